@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** A test target backed by a sparse file; trim and write-zeroes simply write zeroes. */
 final class FileBlockTarget implements BlockTarget, AutoCloseable {
@@ -22,6 +23,8 @@ final class FileBlockTarget implements BlockTarget, AutoCloseable {
     volatile boolean poolFull;
     /** While set, every call fails as if the volume had been detached. */
     volatile boolean detached;
+    /** Reads served so far. */
+    final AtomicInteger reads = new AtomicInteger();
 
     private FileBlockTarget(FileChannel channel, long size) {
         this.channel = channel;
@@ -43,6 +46,7 @@ final class FileBlockTarget implements BlockTarget, AutoCloseable {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         check(offset, dst.remaining());
+        reads.incrementAndGet();
         while (dst.hasRemaining()) {
             if (channel.read(dst, offset + dst.position()) < 0) {
                 throw new IOException("unexpected end of file");

@@ -119,7 +119,7 @@ class NbdClientsTest {
         requireTool("fio");
         Processes.Result result = run(TIMEOUT, "fio", "--name=nbd-verify", "--ioengine=nbd",
                 "--uri=" + exports.uri("vol1"), "--rw=randrw", "--bs=4k", "--iodepth=32",
-                "--size=16m", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1", "--numjobs=1");
+                "--size=16m", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1", "--verify_state_save=0");
 
         assertThat(result.exitCode()).as(result.toString()).isZero();
         assertThat(result.stdout()).contains("nbd-verify").doesNotContain("verify: bad");

@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /** Runs the real NBD clients with bounded waits. */
 final class Processes {
@@ -27,11 +29,14 @@ final class Processes {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin", name)), name + " is not installed");
     }
 
+    /** Runs {@code command} in a scratch directory, so that tools writing state files (fio) leave no trace. */
     static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
-        Path out = Files.createTempFile("nbd-test-", ".out");
-        Path err = Files.createTempFile("nbd-test-", ".err");
+        Path scratch = Files.createTempDirectory("nbd-test-");
+        Path out = scratch.resolve("stdout");
+        Path err = scratch.resolve("stderr");
         try {
             ProcessBuilder builder = new ProcessBuilder(List.of(command))
+                    .directory(scratch.toFile())
                     .redirectOutput(out.toFile())
                     .redirectError(err.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
@@ -45,8 +50,9 @@ final class Processes {
             }
             return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
+            try (Stream<Path> files = Files.walk(scratch)) {
+                files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
         }
     }
 }
