@@ -1,0 +1,4 @@
+package io.ballast.api;
+
+/** {@code POST /v1/volumes/{name}/snapshots}. */
+public record SnapshotRequest(String name) {}

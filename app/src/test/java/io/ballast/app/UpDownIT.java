@@ -1,0 +1,58 @@
+package io.ballast.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ./ballast up} and {@code down}, run through the launcher script as a user runs them. */
+class UpDownIT {
+    @TempDir
+    Path dir;
+
+    private Path data() {
+        return dir.resolve("cluster");
+    }
+
+    private Run.Result ballast(String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(DaemonProcess.ROOT.resolve("ballast").toString()));
+        command.addAll(List.of(args));
+        return Run.run(180, command);
+    }
+
+    @AfterEach
+    void down() {
+        ballast("down", "--data", data().toString());
+    }
+
+    @Test
+    void upStartsANodeUpAgainOnlyReportsAndDownStopsAndPurges() throws Exception {
+        int port = DaemonProcess.freePort();
+        Run.Result up = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port)).ok();
+        assertThat(up.out()).contains("node1 started").contains("http://127.0.0.1:" + port);
+        Path pidFile = data().resolve("node1/node.pid");
+        long pid = Long.parseLong(Files.readString(pidFile).trim());
+        assertThat(ProcessHandle.of(pid)).isPresent();
+        assertThat(Files.readString(data().resolve("node1/node.log"))).contains("ready");
+
+        String endpoint = "http://127.0.0.1:" + port;
+        assertThat(ballast("--endpoint", endpoint, "status").ok().out()).contains("node1");
+        ballast("--endpoint", endpoint, "volume", "create", "v", "--size", "1G").ok();
+
+        Run.Result again = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port)).ok();
+        assertThat(again.out()).contains("node1 running").contains("pid " + pid);
+
+        Run.Result several = ballast("up", "--nodes", "3", "--data", data().toString());
+        assertThat(several.exit()).isEqualTo(2);
+        assertThat(several.err()).contains("cluster membership");
+
+        Run.Result down = ballast("down", "--data", data().toString(), "--purge").ok();
+        assertThat(down.out()).contains("stopped node1 (pid " + pid + ")");
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(data()).doesNotExist();
+    }
+}

@@ -1,0 +1,43 @@
+package io.ballast.node;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How one daemon is started: the options of {@code ballast node start}.
+ *
+ * @param poolSizeBytes caps each pool's capacity (0: the capacity of the pool's filesystem)
+ * @param overcommit    how many times its capacity a pool may promise to thin volumes
+ */
+public record NodeConfig(Path dataDir, String name, String address, int apiPort, int nbdPort, int peerPort,
+                         int raftPort, List<PoolConfig> pools, Map<String, String> labels, String join,
+                         long poolSizeBytes, double overcommit) {
+
+    public static final double DEFAULT_OVERCOMMIT = 20;
+
+    /** One storage pool: a directory, and the class of service the operator declares for it. */
+    public record PoolConfig(Path path, String cos) {
+
+        /** Parses {@code PATH} or {@code PATH:low|medium|high}. */
+        public static PoolConfig parse(String spec) {
+            int colon = spec.lastIndexOf(':');
+            if (colon > 0) {
+                String suffix = spec.substring(colon + 1);
+                if (List.of("low", "medium", "high").contains(suffix)) {
+                    return new PoolConfig(Path.of(spec.substring(0, colon)), suffix);
+                }
+            }
+            return new PoolConfig(Path.of(spec), null);
+        }
+    }
+
+    public Path pidFile() {
+        return dataDir.resolve("node.pid");
+    }
+
+    /** The pools to open: the configured ones, else one file-backed pool under the data directory. */
+    public List<PoolConfig> effectivePools() {
+        return pools.isEmpty() ? List.of(new PoolConfig(dataDir.resolve("pools").resolve("default"), null)) : pools;
+    }
+}

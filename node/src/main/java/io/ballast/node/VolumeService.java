@@ -1,0 +1,540 @@
+package io.ballast.node;
+
+import io.ballast.api.ErrorCodes;
+import io.ballast.api.Names;
+import io.ballast.api.SnapshotView;
+import io.ballast.api.VolumeSpec;
+import io.ballast.api.VolumeView;
+import io.ballast.meta.AttachmentRecord;
+import io.ballast.meta.ClusterState;
+import io.ballast.meta.Command;
+import io.ballast.meta.CommandResult;
+import io.ballast.meta.MetaStore;
+import io.ballast.meta.MetaUnavailableException;
+import io.ballast.meta.NodeRecord;
+import io.ballast.meta.ReplicaRecord;
+import io.ballast.meta.SnapshotRecord;
+import io.ballast.meta.VolumeRecord;
+import io.ballast.replication.VolumeTarget;
+import io.ballast.store.NoSuchReplicaException;
+import io.ballast.store.NoSuchSnapshotException;
+import io.ballast.store.Pool;
+import io.ballast.store.PoolFullException;
+import io.ballast.store.Replica;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every operation on volumes and snapshots, on the node that serves the request.
+ *
+ * <p>The metadata store is the truth about which volumes and snapshots exist; the pools hold
+ * their data. Each operation changes both in an order chosen so that a crash between the two
+ * steps never leaves metadata pointing at data that is not there:
+ * <ul>
+ *   <li>create, clone, snapshot: the store first, then the metadata. A crash in between leaves
+ *       an unreferenced replica or snapshot, which {@link #reconcile} reports or removes;</li>
+ *   <li>delete, snapshot delete, resize: the metadata first, then the store; {@link #reconcile}
+ *       finishes the store's half at the next start.</li>
+ * </ul>
+ * Operations on one volume are serialized by a per-volume lock, so that, say, a restore cannot
+ * race an attach.
+ */
+public final class VolumeService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(VolumeService.class);
+    private static final int LOCK_STRIPES = 256;
+
+    private final NodeConfig config;
+    private final MetaStore meta;
+    private final Map<String, Pool> pools;
+    private final NodeMetrics metrics;
+    private final Placement placement;
+    private final Clock clock;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
+    private volatile Consumer<String> onDetach = name -> {};
+
+    public VolumeService(NodeConfig config, MetaStore meta, Map<String, Pool> pools, NodeMetrics metrics, Clock clock) {
+        this.config = config;
+        this.meta = meta;
+        this.pools = Map.copyOf(pools);
+        this.metrics = metrics;
+        this.placement = new Placement(config.overcommit());
+        this.clock = clock;
+        for (int i = 0; i < LOCK_STRIPES; i++) {
+            locks[i] = new ReentrantLock();
+        }
+    }
+
+    /** Called with a volume's name before it is detached here, to disconnect its clients. */
+    public void onDetach(Consumer<String> listener) {
+        this.onDetach = listener;
+    }
+
+    // ---- volumes -------------------------------------------------------------------------
+
+    public VolumeView create(VolumeSpec request) {
+        long start = System.nanoTime();
+        VolumeSpec spec = valid(request::withDefaults);
+        return locked(spec.name(), () -> {
+            ClusterState state = state();
+            if (state.volumes().containsKey(spec.name())) {
+                throw ApiException.conflict("volume " + spec.name() + " already exists; choose another name");
+            }
+            List<Placement.Choice> choices = placement.place(spec, state);
+            Placement.Choice choice = local(choices);
+            String id = UUID.randomUUID().toString();
+            Pool pool = pool(choice.poolId());
+            io(() -> pool.create(id, spec.sizeBytes()));
+            VolumeRecord volume = new VolumeRecord(id, spec.name(), spec.sizeBytes(), spec.repl(), spec.cos(),
+                    spec.fs(), spec.labels(), clock.millis(), replicas(choices), null, 0, List.of(), null, null);
+            commitOrUndo(new Command.CreateVolume(volume), () -> pool.delete(id));
+            metrics.volumeCreated(System.nanoTime() - start);
+            return view(volume, state());
+        });
+    }
+
+    public List<VolumeView> list() {
+        ClusterState state = state();
+        List<VolumeView> views = new ArrayList<>(state.volumes().size());
+        for (VolumeRecord volume : state.volumes().values()) {
+            views.add(view(volume, state));
+        }
+        return views;
+    }
+
+    public VolumeView inspect(String name) {
+        ClusterState state = state();
+        return view(volume(state, name), state);
+    }
+
+    public void delete(String name) {
+        locked(name, () -> {
+            VolumeRecord volume = volume(state(), name);
+            if (volume.attachment() != null) {
+                throw ApiException.conflict("volume " + name + " is attached on " + volume.attachment().node()
+                        + "; detach it first (ballast volume detach " + name + ")");
+            }
+            commit(new Command.DeleteVolume(name));
+            for (ReplicaRecord replica : volume.replicas()) {
+                Pool pool = pools.get(replica.pool());
+                if (pool != null) {
+                    io(() -> pool.delete(volume.id()));
+                }
+            }
+            metrics.forget(name);
+            return null;
+        });
+    }
+
+    public VolumeView resize(String name, long newSize) {
+        return locked(name, () -> {
+            VolumeRecord volume = volume(state(), name);
+            if (newSize < volume.sizeBytes()) {
+                throw ApiException.invalid("volume " + name + " is " + volume.sizeBytes() + " bytes; it can only grow,"
+                        + " and " + newSize + " is smaller");
+            }
+            commit(new Command.ResizeVolume(name, newSize));
+            Replica replica = localReplica(volume);
+            io(() -> replica.grow(newSize));
+            return inspect(name);
+        });
+    }
+
+    public VolumeView clone(String source, String snapshot, String newName) {
+        valid(() -> {
+            Names.checkVolumeName(newName);
+            return null;
+        });
+        return locked(source, () -> {
+            ClusterState state = state();
+            VolumeRecord origin = volume(state, source);
+            if (state.volumes().containsKey(newName)) {
+                throw ApiException.conflict("volume " + newName + " already exists; choose another name");
+            }
+            String snap = snapshot;
+            if (snap == null) {
+                // A clone of a live volume is a clone of a snapshot taken now, kept so that the
+                // clone's data has a layer to stand on; it is listed like any other snapshot.
+                snap = "clone-" + newName;
+                createSnapshotLocked(origin, snap);
+            } else if (origin.snapshots().stream().noneMatch(s -> s.name().equals(snapshot))) {
+                throw ApiException.notFound("volume " + source + " has no snapshot " + snapshot
+                        + " (ballast snapshot list " + source + ")");
+            }
+            ReplicaRecord placed = origin.replicas().getFirst();
+            Pool pool = pool(placed.pool());
+            String id = UUID.randomUUID().toString();
+            String fromSnapshot = snap;
+            io(() -> pool.cloneFrom(origin.id(), fromSnapshot, id));
+            VolumeRecord clone = new VolumeRecord(id, newName, origin.sizeBytes(), origin.repl(), origin.cos(),
+                    origin.fs(), origin.labels(), clock.millis(), origin.replicas().stream()
+                            .map(r -> new ReplicaRecord(r.node(), r.pool(), "in-sync")).toList(),
+                    null, 0, List.of(), source, fromSnapshot);
+            commitOrUndo(new Command.CreateVolume(clone), () -> pool.delete(id));
+            return view(clone, state());
+        });
+    }
+
+    public VolumeView restore(String name, String snapshot) {
+        return locked(name, () -> {
+            VolumeRecord volume = volume(state(), name);
+            if (volume.attachment() != null) {
+                throw ApiException.conflict("volume " + name + " is attached on " + volume.attachment().node()
+                        + "; detach it before restoring (ballast volume detach " + name + ")");
+            }
+            if (volume.snapshots().stream().noneMatch(s -> s.name().equals(snapshot))) {
+                throw ApiException.notFound("volume " + name + " has no snapshot " + snapshot
+                        + " (ballast snapshot list " + name + ")");
+            }
+            Replica replica = localReplica(volume);
+            io(() -> replica.restore(snapshot));
+            return inspect(name);
+        });
+    }
+
+    // ---- attachment ----------------------------------------------------------------------
+
+    /** Attaches the volume on this node (a no-op if it already is) and returns its IO path. */
+    public VolumeTarget attachHere(String name) {
+        return locked(name, () -> {
+            VolumeRecord volume = volume(state(), name);
+            Replica replica = localReplica(volume);
+            CommandResult result = commit(new Command.AttachVolume(name, config.name(), clock.millis()));
+            long epoch = result.value();
+            VolumeTarget current = targets.get(name);
+            if (current != null && current.isOpen() && current.epoch() == epoch) {
+                return current;
+            }
+            VolumeTarget target = new VolumeTarget(name, epoch, replica, metrics.observer(name));
+            targets.put(name, target);
+            return target;
+        });
+    }
+
+    public VolumeView attach(String name, String node) {
+        if (node != null && !node.equals(config.name())) {
+            ClusterState state = state();
+            if (!state.nodes().containsKey(node)) {
+                throw ApiException.notFound("no node named " + node + " (ballast node list)");
+            }
+            throw ApiException.invalid("this node (" + config.name() + ") can only attach volumes to itself; "
+                    + "send the request to " + node + "'s API");
+        }
+        attachHere(name);
+        return inspect(name);
+    }
+
+    public VolumeView detach(String name) {
+        return locked(name, () -> {
+            VolumeRecord volume = volume(state(), name);
+            AttachmentRecord attachment = volume.attachment();
+            if (attachment == null) {
+                return view(volume, state());
+            }
+            if (!attachment.node().equals(config.name())) {
+                throw ApiException.conflict("volume " + name + " is attached on " + attachment.node()
+                        + "; detach it through that node's API");
+            }
+            onDetach.accept(name);
+            VolumeTarget target = targets.remove(name);
+            if (target != null) {
+                io(target::close);
+            }
+            commit(new Command.DetachVolume(name));
+            return inspect(name);
+        });
+    }
+
+    // ---- snapshots -----------------------------------------------------------------------
+
+    public SnapshotView createSnapshot(String volumeName, String snapshot) {
+        valid(() -> {
+            Names.checkSnapshotName(snapshot);
+            return null;
+        });
+        return locked(volumeName, () -> {
+            VolumeRecord volume = volume(state(), volumeName);
+            SnapshotRecord record = createSnapshotLocked(volume, snapshot);
+            return new SnapshotView(volumeName, record.name(), Instant.ofEpochMilli(record.createdAtMillis()).toString());
+        });
+    }
+
+    private SnapshotRecord createSnapshotLocked(VolumeRecord volume, String snapshot) {
+        if (volume.snapshots().stream().anyMatch(s -> s.name().equals(snapshot))) {
+            throw ApiException.conflict("volume " + volume.name() + " already has a snapshot " + snapshot);
+        }
+        Replica replica = localReplica(volume);
+        io(() -> replica.snapshot(snapshot));
+        SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
+        commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> replica.deleteSnapshot(snapshot));
+        return record;
+    }
+
+    public List<SnapshotView> snapshots(String volumeName) {
+        ClusterState state = state();
+        List<VolumeRecord> volumes = volumeName == null
+                ? List.copyOf(state.volumes().values()) : List.of(volume(state, volumeName));
+        List<SnapshotView> views = new ArrayList<>();
+        for (VolumeRecord v : volumes) {
+            for (SnapshotRecord s : v.snapshots()) {
+                views.add(new SnapshotView(v.name(), s.name(), Instant.ofEpochMilli(s.createdAtMillis()).toString()));
+            }
+        }
+        return views;
+    }
+
+    public void deleteSnapshot(String volumeName, String snapshot) {
+        locked(volumeName, () -> {
+            VolumeRecord volume = volume(state(), volumeName);
+            if (volume.snapshots().stream().noneMatch(s -> s.name().equals(snapshot))) {
+                throw ApiException.notFound("volume " + volumeName + " has no snapshot " + snapshot
+                        + " (ballast snapshot list " + volumeName + ")");
+            }
+            commit(new Command.DeleteSnapshot(volumeName, snapshot));
+            Replica replica = localReplica(volume);
+            io(() -> replica.deleteSnapshot(snapshot));
+            return null;
+        });
+    }
+
+    // ---- start-up ------------------------------------------------------------------------
+
+    /**
+     * Brings the pools in line with the metadata after a restart: finishes resizes and snapshot
+     * deletions that were committed but not applied, removes snapshots that were never
+     * committed, and reports replicas that the metadata does not know or that are missing.
+     */
+    public void reconcile() {
+        ClusterState state = state();
+        Set<String> known = new java.util.HashSet<>();
+        for (VolumeRecord volume : state.volumes().values()) {
+            for (ReplicaRecord placed : volume.replicas()) {
+                Pool pool = pools.get(placed.pool());
+                if (pool == null) {
+                    continue;
+                }
+                known.add(volume.id());
+                Replica replica;
+                try {
+                    replica = pool.replica(volume.id());
+                } catch (NoSuchReplicaException e) {
+                    log.error("volume {}: its replica {} is missing from pool {}; its data is not on this node",
+                            volume.name(), volume.id(), pool.dir());
+                    continue;
+                }
+                try {
+                    if (replica.sizeBytes() < volume.sizeBytes()) {
+                        log.info("volume {}: finishing a resize to {} bytes", volume.name(), volume.sizeBytes());
+                        replica.grow(volume.sizeBytes());
+                    }
+                    Set<String> committed = new java.util.HashSet<>();
+                    volume.snapshots().forEach(s -> committed.add(s.name()));
+                    for (String snapshot : replica.snapshots()) {
+                        if (!committed.contains(snapshot)) {
+                            log.info("volume {}: removing snapshot {} that was never committed (or whose delete was)",
+                                    volume.name(), snapshot);
+                            replica.deleteSnapshot(snapshot);
+                        }
+                    }
+                } catch (IOException e) {
+                    log.error("volume {}: could not reconcile replica {}: {}", volume.name(), volume.id(), e.getMessage());
+                }
+            }
+        }
+        for (Pool pool : pools.values()) {
+            for (String id : pool.replicaIds()) {
+                if (!known.contains(id)) {
+                    log.warn("pool {}: replica {} belongs to no volume (left by an interrupted create or delete);"
+                            + " it is kept, and uses {} bytes", pool.dir(), id, replicaUsed(pool, id));
+                }
+            }
+        }
+    }
+
+    private static long replicaUsed(Pool pool, String id) {
+        try {
+            return pool.replica(id).usedBytes();
+        } catch (NoSuchReplicaException e) {
+            return 0;
+        }
+    }
+
+    /** Flushes and closes every volume attached here; the attachments stay recorded. */
+    @Override
+    public void close() {
+        for (VolumeTarget target : targets.values()) {
+            try {
+                target.close();
+            } catch (IOException e) {
+                log.error("volume {}: flush at shutdown failed: {}", target.volume(), e.getMessage());
+            }
+        }
+        targets.clear();
+    }
+
+    // ---- views ---------------------------------------------------------------------------
+
+    private VolumeView view(VolumeRecord volume, ClusterState state) {
+        AttachmentRecord attachment = volume.attachment();
+        String nbd = null;
+        if (attachment != null) {
+            NodeRecord node = state.nodes().get(attachment.node());
+            if (node != null) {
+                nbd = "nbd://" + node.address() + ":" + node.nbdPort() + "/" + volume.name();
+            }
+        }
+        long used = 0;
+        List<VolumeView.ReplicaView> replicas = new ArrayList<>();
+        for (ReplicaRecord placed : volume.replicas()) {
+            long replicaUsed = 0;
+            String replicaState = placed.state();
+            Pool pool = pools.get(placed.pool());
+            if (pool != null) {
+                try {
+                    replicaUsed = pool.replica(volume.id()).usedBytes();
+                } catch (NoSuchReplicaException e) {
+                    replicaState = "failed";
+                }
+            }
+            used = Math.max(used, replicaUsed);
+            replicas.add(new VolumeView.ReplicaView(placed.node(), placed.pool(), replicaState, replicaUsed));
+        }
+        String source = volume.sourceVolume() == null ? null : volume.sourceVolume() + "/" + volume.sourceSnapshot();
+        return new VolumeView(volume.name(), volume.id(), volume.sizeBytes(), volume.repl(), volume.cos(), volume.fs(),
+                attachment == null ? "detached" : "attached", attachment == null ? null : attachment.node(), nbd,
+                volume.epoch(), replicas, used, volume.snapshots().stream().map(SnapshotRecord::name).toList(),
+                volume.labels(), Instant.ofEpochMilli(volume.createdAtMillis()).toString(), source);
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    private ClusterState state() {
+        try {
+            return meta.state();
+        } catch (MetaUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    private CommandResult commit(Command command) {
+        CommandResult result;
+        try {
+            result = meta.submit(command);
+        } catch (MetaUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+        if (!result.ok()) {
+            throw new ApiException(result.code(), result.message());
+        }
+        return result;
+    }
+
+    /** Commits, or if the commit fails, undoes the store's half before reporting the failure. */
+    private void commitOrUndo(Command command, IoAction undo) {
+        try {
+            commit(command);
+        } catch (RuntimeException e) {
+            try {
+                undo.run();
+            } catch (IOException undoFailed) {
+                log.error("could not undo after a failed {}: {}", command.getClass().getSimpleName(), undoFailed.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private static VolumeRecord volume(ClusterState state, String name) {
+        VolumeRecord volume = state.volumes().get(name);
+        if (volume == null) {
+            throw ApiException.notFound("no volume named " + name + " (ballast volume list)");
+        }
+        return volume;
+    }
+
+    private Replica localReplica(VolumeRecord volume) {
+        for (ReplicaRecord placed : volume.replicas()) {
+            Pool pool = pools.get(placed.pool());
+            if (pool != null) {
+                try {
+                    return pool.replica(volume.id());
+                } catch (NoSuchReplicaException e) {
+                    throw new ApiException(ErrorCodes.INTERNAL, "volume " + volume.name() + ": its replica is missing"
+                            + " from pool " + pool.dir() + "; see the node log");
+                }
+            }
+        }
+        throw ApiException.invalid("volume " + volume.name() + " has no replica on node " + config.name());
+    }
+
+    private Pool pool(String id) {
+        Pool pool = pools.get(id);
+        if (pool == null) {
+            throw new ApiException(ErrorCodes.INTERNAL, "pool " + id + " is not open on node " + config.name());
+        }
+        return pool;
+    }
+
+    private Placement.Choice local(List<Placement.Choice> choices) {
+        for (Placement.Choice choice : choices) {
+            if (!choice.node().equals(config.name())) {
+                throw ApiException.invalid("replicas on other nodes need replication, which this node does not"
+                        + " offer yet; use --repl 1 and --nodes " + config.name());
+            }
+        }
+        return choices.getFirst();
+    }
+
+    private static List<ReplicaRecord> replicas(List<Placement.Choice> choices) {
+        return choices.stream().map(c -> new ReplicaRecord(c.node(), c.poolId(), "in-sync")).toList();
+    }
+
+    private <T> T locked(String volume, java.util.function.Supplier<T> action) {
+        ReentrantLock lock = locks[Math.floorMod(volume.hashCode(), LOCK_STRIPES)];
+        lock.lock();
+        try {
+            return action.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static <T> T valid(java.util.function.Supplier<T> check) {
+        try {
+            return check.get();
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(e.getMessage());
+        }
+    }
+
+    @FunctionalInterface
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    /** Runs a store operation, turning the store's exceptions into API errors. */
+    private static void io(IoAction action) {
+        try {
+            action.run();
+        } catch (NoSuchSnapshotException e) {
+            throw ApiException.notFound(e.getMessage());
+        } catch (PoolFullException e) {
+            throw new ApiException(ErrorCodes.NO_SPACE, e.getMessage() + "; free space by deleting snapshots or volumes", e);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(e.getMessage());
+        } catch (IOException e) {
+            throw new ApiException(ErrorCodes.INTERNAL, "storage error: " + e.getMessage() + "; see the node log", e);
+        }
+    }
+
+}

@@ -1,0 +1,156 @@
+package io.ballast.replication;
+
+import io.ballast.store.Replica;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The single coordinator of one attached volume: every frontend request for the volume passes
+ * through here. It holds the attachment's fencing epoch and, once {@link #close closed} (on
+ * detach, or when the attachment is fenced), refuses IO: a closed target never acknowledges
+ * another write.
+ *
+ * <p>On one host the volume has one replica, the local one, so a request is applied to it
+ * directly. Replicated IO (ordered streams to remote replicas, the in-sync set) plugs in here
+ * without changing the frontends.
+ */
+public final class VolumeTarget implements BlockTarget, Closeable {
+    private static final long CLOSE_DRAIN_SECONDS = 30;
+
+    private final String volume;
+    private final long epoch;
+    private final Replica replica;
+    private final IoObserver observer;
+    // Requests hold the read side while they run; close() takes the write side, so it waits for
+    // in-flight requests to finish and no request can start after it.
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+
+    public VolumeTarget(String volume, long epoch, Replica replica, IoObserver observer) {
+        this.volume = volume;
+        this.epoch = epoch;
+        this.replica = replica;
+        this.observer = observer;
+    }
+
+    public String volume() {
+        return volume;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return replica.sizeBytes();
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int bytes = dst.remaining();
+        long start = enter();
+        boolean ok = false;
+        try {
+            replica.read(offset, dst);
+            ok = true;
+        } finally {
+            exit(IoObserver.Op.READ, bytes, start, ok);
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        int bytes = src.remaining();
+        long start = enter();
+        boolean ok = false;
+        try {
+            replica.write(offset, src, fua);
+            ok = true;
+        } finally {
+            exit(IoObserver.Op.WRITE, bytes, start, ok);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        long start = enter();
+        boolean ok = false;
+        try {
+            replica.flush();
+            ok = true;
+        } finally {
+            exit(IoObserver.Op.FLUSH, 0, start, ok);
+        }
+    }
+
+    @Override
+    public void trim(long offset, long length) throws IOException {
+        long start = enter();
+        boolean ok = false;
+        try {
+            replica.trim(offset, length);
+            ok = true;
+        } finally {
+            exit(IoObserver.Op.TRIM, length, start, ok);
+        }
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean fua) throws IOException {
+        long start = enter();
+        boolean ok = false;
+        try {
+            replica.writeZeroes(offset, length, fua);
+            ok = true;
+        } finally {
+            exit(IoObserver.Op.WRITE_ZEROES, length, start, ok);
+        }
+    }
+
+    /**
+     * Stops accepting requests, waits for the ones in flight, and flushes, so that a detach
+     * leaves every acknowledged write durable. Idempotent.
+     */
+    @Override
+    public void close() throws IOException {
+        try {
+            if (!gate.writeLock().tryLock(CLOSE_DRAIN_SECONDS, TimeUnit.SECONDS)) {
+                throw new IOException("volume " + volume + ": requests still in flight after "
+                        + CLOSE_DRAIN_SECONDS + " s; not detached");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while detaching volume " + volume, e);
+        }
+        try {
+            if (!closed) {
+                closed = true;
+                replica.flush();
+            }
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    private long enter() throws TargetClosedException {
+        gate.readLock().lock();
+        if (closed) {
+            gate.readLock().unlock();
+            throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")");
+        }
+        return System.nanoTime();
+    }
+
+    private void exit(IoObserver.Op op, long bytes, long start, boolean ok) {
+        gate.readLock().unlock();
+        observer.completed(op, bytes, System.nanoTime() - start, ok);
+    }
+}
