@@ -181,6 +181,8 @@ public final class MetaStore implements Closeable {
     }
     closed = true;
     closeQuietly(client);
+    // Takes a final snapshot (so the next start replays nothing) and can take up to ~1 s: Ratis' log
+    // worker polls its queue once a second and close waits for it.
     closeQuietly(server);
   }
 
