@@ -1,0 +1,263 @@
+package io.ballast.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One sparse file of a replica's chain: block {@code n} lives at byte {@code n * 4096}, and a
+ * block is present exactly when the file has it allocated. Every write to a layer file covers
+ * whole 4 KiB blocks or lands inside a block the layer already holds, so the allocation never
+ * describes half a block and the index rebuilt from SEEK_DATA is exact.
+ *
+ * <p>The tree fields ({@link #parent}, {@link #children}, {@link #headOf},
+ * {@link #snapshotName}, {@link #freed}) are guarded by the pool's structure lock; IO threads
+ * never read them, they read the replica's chain array instead.
+ */
+final class Layer {
+    static final int BLOCK = 4096;
+    static final int SHIFT = 12;
+    static final long OFFSET_MASK = BLOCK - 1;
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 * BLOCK).asReadOnlyBuffer();
+
+    final String id;
+    final String ownerId;
+    final Path dataFile;
+    final Path metaFile;
+    final BlockIndex index;
+    private final FileChannel channel;
+    private final AtomicLong ownerBlocks;
+    private final ReentrantLock syncLock = new ReentrantLock();
+    private volatile boolean dirty;
+    private int punchFd = -1;
+
+    Layer parent;
+    final List<Layer> children = new ArrayList<>(2);
+    Replica headOf;
+    String snapshotName;
+    boolean freed;
+
+    private Layer(String id, String ownerId, Path dataFile, Path metaFile, FileChannel channel,
+            BlockIndex index, AtomicLong ownerBlocks) {
+        this.id = id;
+        this.ownerId = ownerId;
+        this.dataFile = dataFile;
+        this.metaFile = metaFile;
+        this.channel = channel;
+        this.index = index;
+        this.ownerBlocks = ownerBlocks;
+    }
+
+    /** Creates an empty layer file; the caller makes the directory entry durable. */
+    static Layer create(String id, String ownerId, Path dataFile, Path metaFile,
+            AtomicLong ownerBlocks) throws IOException {
+        FileChannel channel = FileChannel.open(dataFile, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new Layer(id, ownerId, dataFile, metaFile, channel, new BlockIndex(), ownerBlocks);
+    }
+
+    /**
+     * Opens an existing layer file and rebuilds its index from the file's allocation. Ranges
+     * are rounded outward to whole blocks; they are block-aligned anyway on a filesystem
+     * whose block size divides 4 KiB.
+     */
+    static Layer open(String id, String ownerId, Path dataFile, Path metaFile,
+            AtomicLong ownerBlocks) throws IOException {
+        FileChannel channel = FileChannel.open(dataFile, StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE);
+        BlockIndex index = new BlockIndex();
+        try {
+            Native.scanData(dataFile, (start, end) ->
+                    index.addRange(start >>> SHIFT, (end + OFFSET_MASK) >>> SHIFT));
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        ownerBlocks.addAndGet(index.cardinality());
+        return new Layer(id, ownerId, dataFile, metaFile, channel, index, ownerBlocks);
+    }
+
+    boolean holds(long block) {
+        return index.contains(block);
+    }
+
+    /** Records a block just written; returns whether it is new to this layer. */
+    boolean markPresent(long block) {
+        if (index.add(block)) {
+            ownerBlocks.incrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    /** Fills {@code length} bytes of dst from file offset {@code position}. */
+    void read(ByteBuffer dst, long position, int length) throws IOException {
+        int limit = dst.limit();
+        int start = dst.position();
+        dst.limit(start + length);
+        try {
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, position + (dst.position() - start));
+                if (n < 0) {
+                    fillZeroes(dst, dst.remaining()); // past the end of a sparse file
+                }
+            }
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** Writes the bytes src[offset, offset+length) at file offset {@code position}. */
+    void write(ByteBuffer src, int offset, long position, int length) throws IOException {
+        ByteBuffer slice = src.slice(offset, length);
+        dirty = true;
+        try {
+            while (slice.hasRemaining()) {
+                channel.write(slice, position + slice.position());
+            }
+        } catch (IOException e) {
+            throw translate(e);
+        }
+    }
+
+    /** Writes zero bytes over blocks [first, first+count). */
+    void writeZeroBlocks(long first, long count) throws IOException {
+        long position = first << SHIFT;
+        long end = (first + count) << SHIFT;
+        while (position < end) {
+            int n = (int) Math.min(ZEROS.capacity(), end - position);
+            write(ZEROS, 0, position, n);
+            position += n;
+        }
+    }
+
+    /** Deallocates blocks [first, first+count) and drops them from the index. */
+    void punch(long first, long count) throws IOException {
+        Native.punchHole(punchFd(), first << SHIFT, count << SHIFT);
+        dirty = true;
+        long removed = 0;
+        for (long b = first; b < first + count; b++) {
+            if (index.remove(b)) {
+                removed++;
+            }
+        }
+        ownerBlocks.addAndGet(-removed);
+    }
+
+    /**
+     * Deallocates every block of [first, last] that is not in the index: after a failed write
+     * it returns the file to what the index says, so a half-written new block never surfaces
+     * at the next open.
+     */
+    void punchAbsent(long first, long last) throws IOException {
+        long runStart = -1;
+        for (long b = first; b <= last + 1; b++) {
+            boolean absent = b <= last && !index.contains(b);
+            if (absent && runStart < 0) {
+                runStart = b;
+            } else if (!absent && runStart >= 0) {
+                Native.punchHole(punchFd(), runStart << SHIFT, (b - runStart) << SHIFT);
+                runStart = -1;
+            }
+        }
+    }
+
+    /**
+     * fdatasync if anything was written since the last sync. The lock makes a concurrent
+     * caller wait for an fdatasync in progress instead of returning early because the flag
+     * was already cleared.
+     */
+    void sync() throws IOException {
+        syncLock.lock();
+        try {
+            if (dirty) {
+                dirty = false;
+                force();
+            }
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    void force() throws IOException {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw translate(e);
+        }
+    }
+
+    long blocks() {
+        return index.cardinality();
+    }
+
+    void close() throws IOException {
+        try {
+            sync();
+        } finally {
+            closeQuietly();
+        }
+    }
+
+    /** Closes and removes the files; the caller has already unlinked the layer from the tree. */
+    void destroy() throws IOException {
+        closeQuietly();
+        ownerBlocks.addAndGet(-index.cardinality());
+        Files.deleteIfExists(metaFile);
+        Files.deleteIfExists(dataFile);
+    }
+
+    private synchronized void closeQuietly() throws IOException {
+        if (punchFd >= 0) {
+            Native.close(punchFd);
+            punchFd = -1;
+        }
+        channel.close();
+    }
+
+    /** Only heads are ever punched, so the extra descriptor is opened on first use. */
+    private synchronized int punchFd() throws IOException {
+        if (punchFd < 0) {
+            punchFd = Native.open(dataFile, true);
+        }
+        return punchFd;
+    }
+
+    static void fillZeroes(ByteBuffer dst, int length) {
+        int position = dst.position();
+        while (length > 0) {
+            int n = Math.min(length, ZEROS.capacity());
+            dst.put(position, ZEROS, 0, n);
+            position += n;
+            length -= n;
+        }
+        dst.position(position);
+    }
+
+    static ByteBuffer zeros() {
+        return ZEROS;
+    }
+
+    /** The filesystem's ENOSPC surfaces as an IOException; callers want PoolFullException. */
+    static IOException translate(IOException e) {
+        if (!(e instanceof PoolFullException) && String.valueOf(e.getMessage()).contains("No space left")) {
+            PoolFullException full = new PoolFullException("filesystem full: " + e.getMessage());
+            full.initCause(e);
+            return full;
+        }
+        return e;
+    }
+
+    @Override
+    public String toString() {
+        return "Layer[" + id + (snapshotName != null ? " " + snapshotName : "") + "]";
+    }
+}

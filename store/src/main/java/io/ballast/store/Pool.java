@@ -1,0 +1,744 @@
+package io.ballast.store;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+import org.roaringbitmap.IntIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A storage pool: a directory of layer files and replica manifests on one filesystem.
+ *
+ * <pre>
+ * pool.properties              id, format
+ * layers/&lt;layer&gt;.data          sparse data, block n at byte n*4096
+ * layers/&lt;layer&gt;.meta          parent layer id (empty for a root), owning replica id
+ * replicas/&lt;replica&gt;.properties size, head layer id, snapshot names to layer ids (oldest first)
+ * </pre>
+ *
+ * Layers form a tree shared by replicas and their clones. Nothing stores reference counts:
+ * at open a layer is alive if a manifest names it (as a head or a snapshot) or if it is an
+ * ancestor of one that is, and everything else is garbage from an interrupted operation.
+ * Every metadata operation touches a constant number of files, whatever the number of
+ * replicas in the pool.
+ *
+ * <p>Structural changes (create, snapshot, clone, restore, delete, grow) are serialized by
+ * one pool-wide lock, so they need no lock ordering among themselves; IO never takes it.
+ */
+public final class Pool implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Pool.class);
+    private static final Pattern REPLICA_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+    /** Block numbers are 32-bit in the index. */
+    static final long MAX_SIZE = (1L << 32) * Layer.BLOCK;
+    private static final int MERGE_RUN = 256;
+
+    private final Path dir;
+    private final Path layersDir;
+    private final Path replicasDir;
+    private final String id;
+    final Space space;
+    final StripedLocks stripes = new StripedLocks();
+    private final ReentrantLock structure = new ReentrantLock();
+    private final ConcurrentHashMap<String, Replica> replicas = new ConcurrentHashMap<>();
+    /** Guarded by {@link #structure}. */
+    private final Map<String, Layer> layers = new HashMap<>();
+    private volatile boolean closed;
+
+    private Pool(Path dir, String id, long capacityBytes) {
+        this.dir = dir;
+        this.layersDir = dir.resolve("layers");
+        this.replicasDir = dir.resolve("replicas");
+        this.id = id;
+        this.space = new Space(capacityBytes);
+    }
+
+    public static Pool open(Path dir, long capacityBytes) throws IOException {
+        Files.createDirectories(dir.resolve("layers"));
+        Files.createDirectories(dir.resolve("replicas"));
+        FileStore store = Files.getFileStore(dir);
+        long fsBlock = store.getBlockSize();
+        if (fsBlock <= 0 || Layer.BLOCK % fsBlock != 0) {
+            // Allocation is the index: a filesystem block larger than 4 KiB (or not dividing
+            // it) would make SEEK_DATA report neighbouring blocks as present.
+            throw new IOException("filesystem block size " + fsBlock + " of " + dir + " does not divide 4096");
+        }
+        Path manifest = dir.resolve("pool.properties");
+        String id;
+        if (Files.exists(manifest)) {
+            id = DurableFiles.read(manifest).getProperty("id");
+        } else {
+            id = UUID.randomUUID().toString();
+            Properties p = new Properties();
+            p.setProperty("id", id);
+            p.setProperty("format", "1");
+            DurableFiles.write(manifest, p);
+        }
+        Pool pool = new Pool(dir, id, capacityBytes > 0 ? capacityBytes : store.getTotalSpace());
+        pool.load();
+        return pool;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public long capacityBytes() {
+        return space.capacityBytes();
+    }
+
+    public long usedBytes() {
+        return space.usedBytes();
+    }
+
+    public Replica create(String replicaId, long sizeBytes) throws IOException {
+        checkReplicaId(replicaId);
+        checkSize(sizeBytes);
+        structure.lock();
+        try {
+            ensureOpen();
+            if (replicas.containsKey(replicaId)) {
+                throw new ReplicaExistsException(replicaId);
+            }
+            return register(new Replica(this, replicaId, sizeBytes, randomSalt()), null);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    public Replica replica(String replicaId) throws NoSuchReplicaException {
+        Replica r = closed ? null : replicas.get(replicaId);
+        if (r == null) {
+            throw new NoSuchReplicaException(replicaId);
+        }
+        return r;
+    }
+
+    public Replica cloneFrom(String sourceReplicaId, String snapshotName, String newReplicaId) throws IOException {
+        checkReplicaId(newReplicaId);
+        structure.lock();
+        try {
+            ensureOpen();
+            Replica source = replica(sourceReplicaId);
+            Layer base = snapshotLayer(source, snapshotName);
+            if (replicas.containsKey(newReplicaId)) {
+                throw new ReplicaExistsException(newReplicaId);
+            }
+            return register(new Replica(this, newReplicaId, source.sizeBytes(), randomSalt()), base);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    /**
+     * Removes the replica. Its layers are freed, except those a clone still stands on: such a
+     * layer stays, owned by no replica, and is merged into the clone's chain once only one
+     * child is left on it.
+     */
+    public void delete(String replicaId) throws IOException {
+        structure.lock();
+        try {
+            ensureOpen();
+            Replica r = replica(replicaId);
+            exclusive(r, () -> r.setClosed(true));
+            try {
+                DurableFiles.delete(manifestPath(replicaId));
+            } catch (IOException e) {
+                r.setClosed(false);
+                throw e;
+            }
+            replicas.remove(replicaId);
+            Layer head = r.head();
+            head.headOf = null;
+            List<Layer> named = snapshotLayers(r);
+            for (Layer l : named) {
+                l.snapshotName = null;
+            }
+            settle(head);
+            for (Layer l : named) {
+                settle(l);
+            }
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    public Set<String> replicaIds() {
+        return Set.copyOf(replicas.keySet());
+    }
+
+    @Override
+    public void close() throws IOException {
+        structure.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Replica r : replicas.values()) {
+                exclusive(r, () -> r.setClosed(true));
+            }
+            IOException failure = null;
+            for (Layer l : layers.values()) {
+                try {
+                    l.close();
+                } catch (IOException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            replicas.clear();
+            layers.clear();
+            if (failure != null) {
+                throw failure;
+            }
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Pool[" + id + " at " + dir + "]";
+    }
+
+    // ---- replica operations that change the layer tree ----
+
+    /** Freezes the head and starts a new one on top of it: constant time, whatever the size. */
+    void snapshot(Replica r, String name) throws IOException {
+        checkSnapshotName(name);
+        structure.lock();
+        try {
+            ensureOpen(r);
+            LinkedHashMap<String, Layer> snapshots = snapshotMap(r);
+            if (snapshots.containsKey(name)) {
+                throw new SnapshotExistsException(r.id() + "@" + name);
+            }
+            Layer frozen = r.head();
+            Layer head = newLayer(frozen, r);
+            snapshots.put(name, frozen);
+            try {
+                commit(r, r.sizeBytes(), head, snapshots);
+            } catch (IOException e) {
+                free(head);
+                throw e;
+            }
+            exclusive(r, () -> {
+                // Writes acknowledged before the snapshot must not depend on a later flush,
+                // which only syncs the new head.
+                frozen.sync();
+                frozen.snapshotName = name;
+                frozen.headOf = null;
+                head.headOf = r;
+                r.rebuildChain(head);
+            });
+            r.setSnapshots(snapshots);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    /**
+     * Removes the name and merges the layer into its child. A layer with several children (a
+     * clone or a restored head stands on it beside the original chain) cannot be merged into
+     * both: it stays, nameless, until all but one child are gone, and is merged then.
+     */
+    void deleteSnapshot(Replica r, String name) throws IOException {
+        structure.lock();
+        try {
+            ensureOpen(r);
+            LinkedHashMap<String, Layer> snapshots = snapshotMap(r);
+            Layer layer = snapshots.remove(name);
+            if (layer == null) {
+                throw new NoSuchSnapshotException(r.id() + "@" + name);
+            }
+            commit(r, r.sizeBytes(), r.head(), snapshots);
+            layer.snapshotName = null;
+            r.setSnapshots(snapshots);
+            settle(layer);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    /** Discards the head and starts an empty one on the snapshot; later snapshots stay. */
+    void restore(Replica r, String name) throws IOException {
+        structure.lock();
+        try {
+            ensureOpen(r);
+            Layer base = snapshotLayer(r, name);
+            Layer head = newLayer(base, r);
+            try {
+                commit(r, r.sizeBytes(), head, snapshotMap(r));
+            } catch (IOException e) {
+                free(head);
+                throw e;
+            }
+            Layer old = r.head();
+            exclusive(r, () -> {
+                old.headOf = null;
+                head.headOf = r;
+                r.rebuildChain(head);
+            });
+            settle(old);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    void grow(Replica r, long newSize) throws IOException {
+        checkSize(newSize);
+        structure.lock();
+        try {
+            ensureOpen(r);
+            if (newSize < r.sizeBytes()) {
+                throw new IllegalArgumentException("replica " + r.id() + " can only grow: "
+                        + newSize + " < " + r.sizeBytes());
+            }
+            commit(r, newSize, r.head(), snapshotMap(r));
+            r.setSize(newSize);
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    // ---- the layer tree ----
+
+    /** Every live layer, for tests that check the space accounting. */
+    List<Layer> layers() {
+        structure.lock();
+        try {
+            return List.copyOf(layers.values());
+        } finally {
+            structure.unlock();
+        }
+    }
+
+    private Replica register(Replica r, Layer base) throws IOException {
+        Layer head = newLayer(base, r);
+        try {
+            commit(r, r.sizeBytes(), head, new LinkedHashMap<>());
+        } catch (IOException e) {
+            free(head);
+            throw e;
+        }
+        head.headOf = r;
+        r.rebuildChain(head);
+        replicas.put(r.id(), r);
+        return r;
+    }
+
+    /** Creates an empty layer on {@code parent}, durable before any manifest names it. */
+    private Layer newLayer(Layer parent, Replica owner) throws IOException {
+        String layerId = UUID.randomUUID().toString().replace("-", "");
+        Layer layer = Layer.create(layerId, owner.id(), layersDir.resolve(layerId + ".data"),
+                layersDir.resolve(layerId + ".meta"), owner.ownBlocks);
+        try {
+            writeLayerMeta(layer, parent); // fsyncs the directory: the data file's entry too
+        } catch (IOException e) {
+            layer.destroy();
+            throw e;
+        }
+        layer.parent = parent;
+        if (parent != null) {
+            parent.children.add(layer);
+        }
+        layers.put(layerId, layer);
+        return layer;
+    }
+
+    /**
+     * Frees or merges a layer that nothing names any more, then walks down: freeing a layer
+     * can leave its parent unnamed and childless too.
+     */
+    private void settle(Layer layer) {
+        while (layer != null && !layer.freed && layer.headOf == null && layer.snapshotName == null) {
+            if (layer.children.isEmpty()) {
+                Layer parent = layer.parent;
+                free(layer);
+                layer = parent;
+            } else if (layer.children.size() == 1) {
+                try {
+                    merge(layer, layer.children.getFirst());
+                } catch (IOException e) {
+                    // The tree is consistent at every step of a merge; an unmerged layer only
+                    // costs space, and the next open tries again.
+                    log.warn("merge of layer {} failed; it stays until the pool is reopened", layer.id, e);
+                }
+                return;
+            } else {
+                return;
+            }
+        }
+    }
+
+    private void free(Layer layer) {
+        if (layer.parent != null) {
+            layer.parent.children.remove(layer);
+        }
+        layer.freed = true;
+        layers.remove(layer.id);
+        space.release(layer.blocks());
+        try {
+            layer.destroy();
+        } catch (IOException e) {
+            // Unreferenced files are garbage-collected at the next open.
+            log.warn("could not remove files of freed layer {}", layer.id, e);
+        }
+    }
+
+    /**
+     * Merges {@code parent} into its only child, crash-safely: the parent's blocks the child
+     * lacks are copied into the child (the child's own blocks win), the child is fsynced, its
+     * meta switches to the grandparent atomically, and only then is the parent deleted. A
+     * crash before the switch leaves copies that equal what the child would have read through
+     * the parent anyway.
+     *
+     * <p>The copy runs concurrently with IO. If the child is a head, each run of blocks is
+     * copied under the writer's stripes and only blocks still absent are copied, so a
+     * concurrent write is never overwritten. Readers need no exclusion: before and after a
+     * copy a block reads the same bytes. Only the pointer switch takes the exclusive lock of
+     * every replica reading through the child, for a moment.
+     */
+    private void merge(Layer parent, Layer child) throws IOException {
+        Replica writer = child.headOf;
+        ByteBuffer buffer = ByteBuffer.allocateDirect(MERGE_RUN * Layer.BLOCK);
+        IntIterator blocks = parent.index.frozenIterator();
+        long runFirst = -1;
+        long runLast = -1;
+        while (true) {
+            long b = blocks.hasNext() ? Integer.toUnsignedLong(blocks.next()) : -1;
+            if (b >= 0 && runFirst >= 0 && b == runLast + 1 && b - runFirst < MERGE_RUN) {
+                runLast = b;
+                continue;
+            }
+            if (runFirst >= 0) {
+                copyAbsent(parent, child, writer, runFirst, runLast, buffer);
+            }
+            if (b < 0) {
+                break;
+            }
+            runFirst = b;
+            runLast = b;
+        }
+        child.force();
+        writeLayerMeta(child, parent.parent);
+        List<Replica> readers = readersOf(child);
+        lockAll(readers);
+        try {
+            child.parent = parent.parent;
+            if (parent.parent != null) {
+                List<Layer> siblings = parent.parent.children;
+                siblings.set(siblings.indexOf(parent), child);
+            }
+            parent.children.clear();
+            parent.parent = null;
+            for (Replica r : readers) {
+                r.rebuildChain(r.head());
+            }
+        } finally {
+            unlockAll(readers);
+        }
+        free(parent);
+    }
+
+    private void copyAbsent(Layer from, Layer to, Replica writer, long first, long last,
+            ByteBuffer buffer) throws IOException {
+        if (writer != null) {
+            stripes.lock(writer.salt, first, last);
+        }
+        try {
+            long b = first;
+            while (b <= last) {
+                if (to.holds(b)) {
+                    b++;
+                    continue;
+                }
+                long start = b;
+                while (b <= last && !to.holds(b)) {
+                    b++;
+                }
+                int length = (int) ((b - start) << Layer.SHIFT);
+                buffer.clear();
+                from.read(buffer, start << Layer.SHIFT, length);
+                space.charge(b - start);
+                try {
+                    to.write(buffer, 0, start << Layer.SHIFT, length);
+                } catch (IOException e) {
+                    space.release(b - start);
+                    to.punchAbsent(start, b - 1);
+                    throw e;
+                }
+                for (long x = start; x < b; x++) {
+                    to.markPresent(x);
+                }
+            }
+        } finally {
+            if (writer != null) {
+                stripes.unlock(writer.salt, first, last);
+            }
+        }
+    }
+
+    /** The replicas whose chain passes through the layer: the heads of its subtree. */
+    private static List<Replica> readersOf(Layer layer) {
+        List<Replica> readers = new ArrayList<>();
+        List<Layer> pending = new ArrayList<>(List.of(layer));
+        while (!pending.isEmpty()) {
+            Layer l = pending.removeLast();
+            if (l.headOf != null) {
+                readers.add(l.headOf);
+            }
+            pending.addAll(l.children);
+        }
+        return readers;
+    }
+
+    // ---- persistence ----
+
+    private void load() throws IOException {
+        removeTemporaries(layersDir);
+        removeTemporaries(replicasDir);
+        Map<String, Properties> metas = new HashMap<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(layersDir, "*.meta")) {
+            for (Path f : files) {
+                metas.put(stripSuffix(f, ".meta"), DurableFiles.read(f));
+            }
+        }
+        Map<String, Properties> manifests = new HashMap<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(replicasDir, "*.properties")) {
+            for (Path f : files) {
+                manifests.put(stripSuffix(f, ".properties"), DurableFiles.read(f));
+            }
+        }
+        Map<String, Replica> byId = new HashMap<>();
+        for (String rid : manifests.keySet()) {
+            Properties m = manifests.get(rid);
+            byId.put(rid, new Replica(this, rid, Long.parseLong(m.getProperty("size")), randomSalt()));
+        }
+        // Alive: named by a manifest, or an ancestor of such a layer.
+        Set<String> alive = new HashSet<>();
+        for (Properties m : manifests.values()) {
+            List<String> roots = new ArrayList<>();
+            roots.add(m.getProperty("head"));
+            roots.addAll(snapshotEntries(m).values());
+            for (String root : roots) {
+                for (String l = root; l != null && alive.add(l); l = parentOf(metas, l)) {
+                    // the loop header walks up
+                }
+            }
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(layersDir)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                String layerId = name.substring(0, name.lastIndexOf('.'));
+                if (!alive.contains(layerId)) {
+                    Files.delete(f); // left behind by an interrupted create, delete or merge
+                }
+            }
+        }
+        for (String layerId : alive) {
+            String owner = metas.get(layerId).getProperty("owner", "");
+            Replica r = byId.get(owner);
+            AtomicLong ownerBlocks = r != null ? r.ownBlocks : new AtomicLong();
+            Layer layer = Layer.open(layerId, owner, layersDir.resolve(layerId + ".data"),
+                    layersDir.resolve(layerId + ".meta"), ownerBlocks);
+            space.charge(layer.blocks());
+            layers.put(layerId, layer);
+        }
+        for (Layer layer : layers.values()) {
+            String parentId = parentOf(metas, layer.id);
+            if (parentId != null) {
+                layer.parent = layers.get(parentId);
+                layer.parent.children.add(layer);
+            }
+        }
+        for (Map.Entry<String, Properties> e : manifests.entrySet()) {
+            Replica r = byId.get(e.getKey());
+            Layer head = layers.get(e.getValue().getProperty("head"));
+            head.headOf = r;
+            LinkedHashMap<String, Layer> snapshots = new LinkedHashMap<>();
+            snapshotEntries(e.getValue()).forEach((name, layerId) -> {
+                Layer named = layers.get(layerId);
+                named.snapshotName = name;
+                snapshots.put(name, named);
+            });
+            r.setSnapshots(snapshots);
+            r.rebuildChain(head);
+            replicas.put(r.id(), r);
+        }
+        // Finish merges that a crash or a failure interrupted.
+        for (Layer layer : List.copyOf(layers.values())) {
+            settle(layer);
+        }
+    }
+
+    private static String parentOf(Map<String, Properties> metas, String layerId) throws IOException {
+        Properties meta = metas.get(layerId);
+        if (meta == null) {
+            throw new IOException("layer " + layerId + " is referenced but has no meta file");
+        }
+        String parent = meta.getProperty("parent", "");
+        return parent.isEmpty() ? null : parent;
+    }
+
+    private void writeLayerMeta(Layer layer, Layer parent) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("parent", parent == null ? "" : parent.id);
+        p.setProperty("owner", layer.ownerId);
+        DurableFiles.write(layer.metaFile, p);
+    }
+
+    /** Writes the replica's manifest atomically; the commit point of every structural change. */
+    private void commit(Replica r, long size, Layer head, LinkedHashMap<String, Layer> snapshots)
+            throws IOException {
+        Properties p = new Properties();
+        p.setProperty("size", Long.toString(size));
+        p.setProperty("head", head.id);
+        p.setProperty("snapshots", Integer.toString(snapshots.size()));
+        int i = 0;
+        for (Map.Entry<String, Layer> e : snapshots.entrySet()) {
+            p.setProperty("snapshot." + i + ".name", e.getKey());
+            p.setProperty("snapshot." + i + ".layer", e.getValue().id);
+            i++;
+        }
+        DurableFiles.write(manifestPath(r.id()), p);
+    }
+
+    private static LinkedHashMap<String, String> snapshotEntries(Properties manifest) {
+        LinkedHashMap<String, String> entries = new LinkedHashMap<>();
+        int count = Integer.parseInt(manifest.getProperty("snapshots", "0"));
+        for (int i = 0; i < count; i++) {
+            entries.put(manifest.getProperty("snapshot." + i + ".name"),
+                    manifest.getProperty("snapshot." + i + ".layer"));
+        }
+        return entries;
+    }
+
+    private Path manifestPath(String replicaId) {
+        return replicasDir.resolve(replicaId + ".properties");
+    }
+
+    private static void removeTemporaries(Path directory) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + DurableFiles.TEMP_SUFFIX)) {
+            for (Path f : files) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    private static String stripSuffix(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        return name.substring(0, name.length() - suffix.length());
+    }
+
+    // ---- helpers ----
+
+    /** The replica's named snapshots, oldest first, as a fresh map to edit and commit. */
+    private static LinkedHashMap<String, Layer> snapshotMap(Replica r) {
+        return new LinkedHashMap<>(r.snapshotLayers());
+    }
+
+    private static List<Layer> snapshotLayers(Replica r) {
+        return List.copyOf(r.snapshotLayers().values());
+    }
+
+    private static Layer snapshotLayer(Replica r, String name) throws NoSuchSnapshotException {
+        Layer layer = r.snapshotLayers().get(name);
+        if (layer == null) {
+            throw new NoSuchSnapshotException(r.id() + "@" + name);
+        }
+        return layer;
+    }
+
+    private interface Action {
+        void run() throws IOException;
+    }
+
+    /** Runs the action while no IO of the replica is in flight. */
+    private static void exclusive(Replica r, Action action) throws IOException {
+        r.structure.writeLock().lock();
+        try {
+            action.run();
+        } finally {
+            r.structure.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Only structural changes take exclusive locks, and they are serialized by the pool's
+     * structure lock, so the order among several replicas does not matter.
+     */
+    private static void lockAll(List<Replica> rs) {
+        for (Replica r : rs) {
+            r.structure.writeLock().lock();
+        }
+    }
+
+    private static void unlockAll(List<Replica> rs) {
+        for (Replica r : rs) {
+            r.structure.writeLock().unlock();
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new IOException("pool " + id + " is closed");
+        }
+    }
+
+    private void ensureOpen(Replica r) throws IOException {
+        ensureOpen();
+        if (replicas.get(r.id()) != r) {
+            throw new IOException("replica " + r.id() + " is closed");
+        }
+    }
+
+    private static void checkReplicaId(String replicaId) {
+        if (replicaId == null || !REPLICA_ID.matcher(replicaId).matches()) {
+            throw new IllegalArgumentException("replica id must match " + REPLICA_ID + ": " + replicaId);
+        }
+    }
+
+    private static void checkSnapshotName(String name) {
+        if (name == null || name.isEmpty() || name.length() > 255) {
+            throw new IllegalArgumentException("snapshot name must have 1 to 255 characters: " + name);
+        }
+    }
+
+    private static void checkSize(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes % Layer.BLOCK != 0 || sizeBytes > MAX_SIZE) {
+            throw new IllegalArgumentException("size must be a positive multiple of 4096 up to "
+                    + MAX_SIZE + ": " + sizeBytes);
+        }
+    }
+
+    private static int randomSalt() {
+        return ThreadLocalRandom.current().nextInt();
+    }
+}

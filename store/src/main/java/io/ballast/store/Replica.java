@@ -1,0 +1,427 @@
+package io.ballast.store;
+
+import static io.ballast.store.Layer.BLOCK;
+import static io.ballast.store.Layer.OFFSET_MASK;
+import static io.ballast.store.Layer.SHIFT;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One volume's replica: block IO over its chain of layers, plus the snapshot operations, which
+ * the pool carries out because they change the layer tree that replicas share.
+ *
+ * <p>Locking: every IO holds the shared side of {@link #structure}; a change of the chain
+ * (snapshot, restore, the switch at the end of a merge, delete, close) holds the exclusive
+ * side, so an IO sees one chain from start to end. Writers to the head also lock the stripes
+ * of the blocks they touch, which makes "read old block, merge, write whole block" atomic
+ * against other writers and against a merge copying into the head, while plain reads take
+ * no stripe at all.
+ */
+public final class Replica {
+    private static final ThreadLocal<ByteBuffer> SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BLOCK));
+
+    private final Pool pool;
+    private final String id;
+    final int salt;
+    final ReentrantReadWriteLock structure = new ReentrantReadWriteLock();
+    final AtomicLong ownBlocks = new AtomicLong();
+    private volatile long size;
+    /** Head first, then each parent down to the root; replaced, never mutated. */
+    private volatile Layer[] chain;
+    private volatile List<String> snapshotNames = List.of();
+    /** Snapshot name to layer, oldest first; guarded by the pool's structure lock. */
+    private Map<String, Layer> snapshotLayers = Map.of();
+    private volatile boolean closed;
+
+    Replica(Pool pool, String id, long size, int salt) {
+        this.pool = pool;
+        this.id = id;
+        this.size = size;
+        this.salt = salt;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public long sizeBytes() {
+        return size;
+    }
+
+    public long usedBytes() {
+        return ownBlocks.get() * BLOCK;
+    }
+
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int length = dst.remaining();
+        checkRange(offset, length);
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            ensureOpen();
+            Layer[] layers = chain;
+            long end = offset + length;
+            long position = offset;
+            long block = offset >>> SHIFT;
+            Layer source = topmost(layers, 0, block);
+            // Coalesce consecutive blocks that come from the same layer into one pread.
+            while (position < end) {
+                long runEnd = Math.min(end, (block + 1) << SHIFT);
+                Layer next = null;
+                while (runEnd < end) {
+                    next = topmost(layers, 0, ++block);
+                    if (next != source) {
+                        break;
+                    }
+                    runEnd = Math.min(end, (block + 1) << SHIFT);
+                }
+                int n = (int) (runEnd - position);
+                if (source == null) {
+                    Layer.fillZeroes(dst, n);
+                } else {
+                    source.read(dst, position, n);
+                }
+                position = runEnd;
+                source = next;
+            }
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        int length = src.remaining();
+        checkRange(offset, length);
+        if (length == 0) {
+            return;
+        }
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            ensureOpen();
+            Layer[] layers = chain;
+            Layer head = layers[0];
+            long first = offset >>> SHIFT;
+            long last = (offset + length - 1) >>> SHIFT;
+            pool.stripes.lock(salt, first, last);
+            try {
+                long fresh = 0;
+                for (long b = first; b <= last; b++) {
+                    if (!head.holds(b)) {
+                        fresh++;
+                    }
+                }
+                pool.space.reserve(fresh);
+                try {
+                    writeRange(layers, offset, src, src.position(), length);
+                } catch (IOException | RuntimeException e) {
+                    undo(head, first, last, fresh, e);
+                    throw e;
+                }
+                long added = 0;
+                for (long b = first; b <= last; b++) {
+                    if (head.markPresent(b)) {
+                        added++;
+                    }
+                }
+                pool.space.release(fresh - added);
+                src.position(src.limit());
+            } finally {
+                pool.stripes.unlock(salt, first, last);
+            }
+            if (fua) {
+                head.force();
+            }
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    /** fdatasync of the head; a snapshot syncs the head it freezes, so no other layer can be dirty. */
+    public void flush() throws IOException {
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            ensureOpen();
+            chain[0].sync();
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    /**
+     * Discards the whole 4 KiB blocks inside the range; they read as zeroes afterwards. Partial
+     * blocks at the edges are left alone, as NBD allows. A block that a snapshot below still
+     * holds must be shadowed by a block of zeroes in the head, which needs space, so trim can
+     * fail with PoolFullException when the volume has snapshots.
+     */
+    public void trim(long offset, long length) throws IOException {
+        discard(offset, length, false, false);
+    }
+
+    /** Makes exactly the range read as zeroes, deallocating whole blocks where it can. */
+    public void writeZeroes(long offset, long length, boolean fua) throws IOException {
+        discard(offset, length, true, fua);
+    }
+
+    public void snapshot(String name) throws IOException {
+        pool.snapshot(this, name);
+    }
+
+    public List<String> snapshots() {
+        return snapshotNames;
+    }
+
+    public void deleteSnapshot(String name) throws IOException {
+        pool.deleteSnapshot(this, name);
+    }
+
+    public void restore(String snapshotName) throws IOException {
+        pool.restore(this, snapshotName);
+    }
+
+    public void grow(long newSizeBytes) throws IOException {
+        pool.grow(this, newSizeBytes);
+    }
+
+    @Override
+    public String toString() {
+        return "Replica[" + id + "]";
+    }
+
+    private void discard(long offset, long length, boolean exact, boolean fua) throws IOException {
+        checkRange(offset, length);
+        long end = offset + length;
+        long wholeFirst = (offset + OFFSET_MASK) >>> SHIFT;
+        long wholeEnd = end >>> SHIFT; // exclusive
+        if (length == 0 || (!exact && wholeFirst >= wholeEnd)) {
+            return;
+        }
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            ensureOpen();
+            Layer[] layers = chain;
+            Layer head = layers[0];
+            long first = offset >>> SHIFT;
+            long last = (end - 1) >>> SHIFT;
+            pool.stripes.lock(salt, first, last);
+            try {
+                long fresh = 0;
+                for (long b = first; b <= last; b++) {
+                    boolean whole = b >= wholeFirst && b < wholeEnd;
+                    if (!head.holds(b) && (whole || exact) && topmost(layers, 1, b) != null) {
+                        fresh++; // a shadow block of zeroes, or a partial block copied up
+                    }
+                }
+                pool.space.reserve(fresh);
+                Reservation reservation = new Reservation(fresh);
+                try {
+                    long position = offset;
+                    if (exact && (offset & OFFSET_MASK) != 0) {
+                        long to = Math.min(end, wholeFirst << SHIFT);
+                        zeroPartial(layers, offset, (int) (to - offset), reservation);
+                        position = to;
+                    }
+                    if (wholeFirst < wholeEnd) {
+                        discardWhole(layers, wholeFirst, wholeEnd, reservation);
+                        position = wholeEnd << SHIFT;
+                    }
+                    if (exact && position < end) {
+                        zeroPartial(layers, position, (int) (end - position), reservation);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    undo(head, first, last, reservation.left, e);
+                    throw e;
+                }
+                pool.space.release(reservation.left);
+            } finally {
+                pool.stripes.unlock(salt, first, last);
+            }
+            if (fua) {
+                head.force();
+            }
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    /**
+     * Whole blocks: where no lower layer holds the block, the head gives it back to the
+     * filesystem. Where one does, a hole in the head would let the old data show through, so
+     * the head keeps real zero bytes. A separate "zeroed" bitmap would save that space but would
+     * need persisting and fsyncing of its own; zero bytes keep the single rule that a layer's
+     * allocation is its index.
+     */
+    private void discardWhole(Layer[] layers, long from, long to, Reservation reservation) throws IOException {
+        Layer head = layers[0];
+        long b = from;
+        while (b < to) {
+            boolean shadow = topmost(layers, 1, b) != null;
+            boolean inHead = head.holds(b);
+            long runStart = b;
+            b++;
+            // Extend the run while the next block needs the same treatment.
+            while (b < to && (topmost(layers, 1, b) != null) == shadow && (shadow || head.holds(b) == inHead)) {
+                b++;
+            }
+            if (shadow) {
+                head.writeZeroBlocks(runStart, b - runStart);
+                for (long x = runStart; x < b; x++) {
+                    if (head.markPresent(x)) {
+                        reservation.left--;
+                    }
+                }
+            } else if (inHead) {
+                head.punch(runStart, b - runStart);
+                pool.space.release(b - runStart);
+            }
+        }
+    }
+
+    /** Zeroes part of one block. */
+    private void zeroPartial(Layer[] layers, long position, int length, Reservation reservation)
+            throws IOException {
+        long block = position >>> SHIFT;
+        if (topmost(layers, 0, block) == null) {
+            return; // reads as zeroes already
+        }
+        writePartial(layers, position, Layer.zeros(), 0, length);
+        if (layers[0].markPresent(block)) {
+            reservation.left--;
+        }
+    }
+
+    /** Writes src[srcOffset, srcOffset+length) at volume offset {@code offset} into the head. */
+    private void writeRange(Layer[] layers, long offset, ByteBuffer src, int srcOffset, int length)
+            throws IOException {
+        long end = offset + length;
+        long position = offset;
+        if ((position & OFFSET_MASK) != 0 || end - position < BLOCK) {
+            long blockEnd = Math.min(end, ((position >>> SHIFT) + 1) << SHIFT);
+            writePartial(layers, position, src, srcOffset, (int) (blockEnd - position));
+            position = blockEnd;
+        }
+        long wholeEnd = end & ~OFFSET_MASK;
+        if (position < wholeEnd) {
+            layers[0].write(src, srcOffset + (int) (position - offset), position, (int) (wholeEnd - position));
+            position = wholeEnd;
+        }
+        if (position < end) {
+            writePartial(layers, position, src, srcOffset + (int) (position - offset), (int) (end - position));
+        }
+    }
+
+    /**
+     * Part of one block. If the head holds the block, the bytes go straight into it. Otherwise
+     * the block is copied up: the old content comes from the topmost lower layer (or zeroes),
+     * the new bytes are merged in, and the whole block is written with one pwrite, so the head
+     * never holds a partially written block.
+     */
+    private void writePartial(Layer[] layers, long position, ByteBuffer src, int srcOffset, int length)
+            throws IOException {
+        long block = position >>> SHIFT;
+        Layer head = layers[0];
+        if (head.holds(block)) {
+            head.write(src, srcOffset, position, length);
+            return;
+        }
+        ByteBuffer scratch = SCRATCH.get().clear();
+        Layer below = topmost(layers, 1, block);
+        if (below == null) {
+            Layer.fillZeroes(scratch, BLOCK);
+        } else {
+            below.read(scratch, block << SHIFT, BLOCK);
+        }
+        scratch.put((int) (position & OFFSET_MASK), src, srcOffset, length);
+        head.write(scratch, 0, block << SHIFT, BLOCK);
+    }
+
+    /**
+     * After a failed write (Layer.write already reports ENOSPC as PoolFullException): gives
+     * back the new blocks the index does not record, so none surfaces half-written at the
+     * next open, and their reservation.
+     */
+    private void undo(Layer head, long first, long last, long unusedReservation, Exception failure) {
+        pool.space.release(unusedReservation);
+        try {
+            head.punchAbsent(first, last);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /** Blocks reserved from the pool's space and not yet turned into allocations. */
+    private static final class Reservation {
+        long left;
+
+        Reservation(long blocks) {
+            left = blocks;
+        }
+    }
+
+    private static Layer topmost(Layer[] layers, int from, long block) {
+        for (int i = from; i < layers.length; i++) {
+            if (layers[i].holds(block)) {
+                return layers[i];
+            }
+        }
+        return null;
+    }
+
+    private void checkRange(long offset, long length) throws OutOfRangeException {
+        long limit = size;
+        if (offset < 0 || length < 0 || offset > limit || length > limit - offset) {
+            throw new OutOfRangeException("offset " + offset + " length " + length
+                    + " outside replica " + id + " of " + limit + " bytes");
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new IOException("replica " + id + " is closed");
+        }
+    }
+
+    // ---- state changed by the pool, under its structure lock ----
+
+    Layer head() {
+        return chain[0];
+    }
+
+    /** Recomputes the chain from the head's parent links; the caller holds the exclusive lock. */
+    void rebuildChain(Layer head) {
+        List<Layer> layers = new ArrayList<>();
+        for (Layer l = head; l != null; l = l.parent) {
+            layers.add(l);
+        }
+        chain = layers.toArray(Layer[]::new);
+    }
+
+    void setSize(long newSize) {
+        size = newSize;
+    }
+
+    Map<String, Layer> snapshotLayers() {
+        return snapshotLayers;
+    }
+
+    void setSnapshots(LinkedHashMap<String, Layer> snapshots) {
+        snapshotLayers = Collections.unmodifiableMap(snapshots);
+        snapshotNames = List.copyOf(snapshots.keySet());
+    }
+
+    void setClosed(boolean value) {
+        closed = value;
+    }
+}
