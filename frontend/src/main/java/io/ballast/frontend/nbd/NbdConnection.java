@@ -118,6 +118,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     /** Payload bytes still to skip, in {@link Phase#DISCARD_PAYLOAD}. */
     private long discardRemaining;
 
+    /** Guards against re-entering {@link #drain} from a listener of a write made while decoding. */
+    private boolean draining;
     private int inFlight;
     private long inFlightBytes;
     private boolean flushScheduled;
@@ -172,8 +174,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
 
     /** Decodes as much of the cumulation as the current phase and backpressure allow. */
     private void drain() {
-        while (cumulation != null && cumulation.isReadable() && canDecode() && decode(cumulation)) {
-            // Each round consumed one message or payload chunk.
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            while (cumulation != null && cumulation.isReadable() && canDecode() && decode(cumulation)) {
+                // Each round consumed one message or payload chunk.
+            }
+        } finally {
+            draining = false;
         }
         if (cumulation != null) {
             if (!cumulation.isReadable()) {
@@ -461,21 +471,21 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 if (length > MAX_PAYLOAD || !inRange(offset, length)) {
                     reject(cookie);
                 } else {
-                    dispatch(new Request(type, flags, cookie, offset, (int) length, null));
+                    dispatch(new Request(type, flags, cookie, offset, length, null));
                 }
             }
             case CMD_WRITE -> {
                 if (length > MAX_PAYLOAD || !inRange(offset, length)) {
                     // Reading and dropping the payload keeps the stream in sync, so one bad
                     // request costs the client an error, not its connection.
-                    reject(cookie);
                     discardRemaining = length;
                     phase = length == 0 ? Phase.REQUESTS : Phase.DISCARD_PAYLOAD;
+                    reject(cookie);
                 } else if (in.readableBytes() >= length) {
-                    dispatch(new Request(type, flags, cookie, offset, (int) length, in.readRetainedSlice((int) length)));
+                    dispatch(new Request(type, flags, cookie, offset, length, in.readRetainedSlice((int) length)));
                 } else {
                     ByteBuf payload = ctx.alloc().directBuffer((int) length, (int) length);
-                    partialWrite = new Request(type, flags, cookie, offset, (int) length, payload);
+                    partialWrite = new Request(type, flags, cookie, offset, length, payload);
                     countInFlight(partialWrite);
                     phase = Phase.WRITE_PAYLOAD;
                 }
@@ -485,7 +495,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 if (!inRange(offset, length)) {
                     reject(cookie);
                 } else {
-                    dispatch(new Request(type, flags, cookie, offset, (int) length, null));
+                    dispatch(new Request(type, flags, cookie, offset, length, null));
                 }
             }
             case CMD_DISC -> {
@@ -540,7 +550,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                     release(request);
                     return;
                 }
-                ByteBuf reply = request.execute(target, ctx.alloc(), exportName);
+                ByteBuf reply;
+                try {
+                    reply = request.execute(target, ctx.alloc(), exportName);
+                } catch (Throwable t) {
+                    // An Error (such as running out of direct memory): without a reply the
+                    // request would hang, so give up the connection instead.
+                    log.error("{}: closing connection after a failed request", ctx.channel().remoteAddress(), t);
+                    ctx.close();
+                    return;
+                }
                 try {
                     ctx.executor().execute(() -> writeReply(reply, request.bufferedBytes()));
                 } catch (RejectedExecutionException e) {
@@ -561,7 +580,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Writes a reply on the loop; the request stops counting as in flight once it is sent. */
-    private void writeReply(ByteBuf reply, int bufferedBytes) {
+    private void writeReply(ByteBuf reply, long bufferedBytes) {
         ctx.write(reply).addListener(future -> {
             inFlight--;
             inFlightBytes -= bufferedBytes;

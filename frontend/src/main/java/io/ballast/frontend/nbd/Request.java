@@ -29,12 +29,12 @@ import org.slf4j.LoggerFactory;
  *
  * @param payload the data of a WRITE, released once the request has run; null otherwise
  */
-record Request(int type, int flags, long cookie, long offset, int length, ByteBuf payload) {
+record Request(int type, int flags, long cookie, long offset, long length, ByteBuf payload) {
 
     private static final Logger log = LoggerFactory.getLogger(Request.class);
 
     /** Bytes this request pins in memory while in flight: its payload or its read reply. */
-    int bufferedBytes() {
+    long bufferedBytes() {
         return type == CMD_READ || type == CMD_WRITE ? length : 0;
     }
 
@@ -47,13 +47,14 @@ record Request(int type, int flags, long cookie, long offset, int length, ByteBu
                 case CMD_READ -> {
                     // Header and data share one buffer: the target reads straight into the
                     // bytes that go on the wire.
-                    data = alloc.directBuffer(SIMPLE_REPLY_LENGTH + length);
-                    ByteBuffer dst = data.nioBuffer(SIMPLE_REPLY_LENGTH, length);
+                    int size = SIMPLE_REPLY_LENGTH + (int) length;
+                    data = alloc.directBuffer(size);
+                    ByteBuffer dst = data.nioBuffer(SIMPLE_REPLY_LENGTH, (int) length);
                     target.read(offset, dst);
                     if (dst.hasRemaining()) {
                         throw new IOException("short read: " + dst.remaining() + " bytes missing");
                     }
-                    ByteBuf reply = header(data, 0, cookie).writerIndex(SIMPLE_REPLY_LENGTH + length);
+                    ByteBuf reply = header(data, 0, cookie).writerIndex(size);
                     data = null;
                     return reply;
                 }
@@ -71,11 +72,11 @@ record Request(int type, int flags, long cookie, long offset, int length, ByteBu
             }
             return reply(alloc, 0, cookie);
         } catch (Exception e) {
+            return reply(alloc, errno(e, exportName), cookie);
+        } finally {
             if (data != null) {
                 data.release();
             }
-            return reply(alloc, errno(e, exportName), cookie);
-        } finally {
             if (payload != null) {
                 payload.release();
             }

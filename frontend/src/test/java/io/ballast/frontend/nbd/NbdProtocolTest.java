@@ -11,15 +11,19 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ballast.replication.BlockTarget;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -213,6 +217,29 @@ class NbdProtocolTest {
             client.flush();
             assertThat(client.in.read()).as("server hangs up after NBD_CMD_DISC").isEqualTo(-1);
         }
+    }
+
+    @Test
+    void trimAndZeroLongerThanTheLargestPayloadReachTheTarget() throws Exception {
+        long size = 8L << 30;
+        List<String> calls = new CopyOnWriteArrayList<>();
+        exports.add("big", new BlockTarget() {
+            @Override public long sizeBytes() { return size; }
+            @Override public void read(long offset, ByteBuffer dst) {}
+            @Override public void write(long offset, ByteBuffer src, boolean fua) {}
+            @Override public void flush() { calls.add("flush"); }
+            @Override public void trim(long offset, long length) { calls.add("trim " + offset + " " + length); }
+            @Override public void writeZeroes(long offset, long length, boolean fua) { calls.add("zero " + offset + " " + length + " " + fua); }
+        });
+        try (RawNbdClient client = new RawNbdClient(exports.server.port())) {
+            assertThat(client.go("big")).isEqualTo(size);
+            client.send(CMD_TRIM, Nbd.CMD_FLAG_FUA, 1, 4096, 0xFFFF_F000L, null);
+            client.send(CMD_WRITE_ZEROES, Nbd.CMD_FLAG_FUA | 2 /* NO_HOLE */, 2, 1L << 32, 3L << 30, null);
+            client.flush();
+            assertThat(client.readReply().error()).isZero();
+            assertThat(client.readReply().error()).isZero();
+        }
+        assertThat(calls).containsExactlyInAnyOrder("trim 4096 4294963200", "flush", "zero 4294967296 3221225472 true");
     }
 
     @Test

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class TestExports implements ExportRegistry, AutoCloseable {
 
     private final Path dir;
-    private final Map<String, FileBlockTarget> targets = new ConcurrentHashMap<>();
+    private final Map<String, BlockTarget> targets = new ConcurrentHashMap<>();
     private final Map<String, ExportRefusedException> refusals = new ConcurrentHashMap<>();
     final NbdServer server;
 
@@ -25,6 +25,10 @@ final class TestExports implements ExportRegistry, AutoCloseable {
         FileBlockTarget target = FileBlockTarget.create(dir.resolve(name + ".img"), size);
         targets.put(name, target);
         return target;
+    }
+
+    void add(String name, BlockTarget target) {
+        targets.put(name, target);
     }
 
     void refuse(String name, ExportRefusedException.Reason reason, String message) {
@@ -56,8 +60,10 @@ final class TestExports implements ExportRegistry, AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
-        for (FileBlockTarget target : targets.values()) {
-            target.close();
+        for (BlockTarget target : targets.values()) {
+            if (target instanceof FileBlockTarget file) {
+                file.close();
+            }
         }
     }
 }
