@@ -108,7 +108,13 @@ public final class MetaStore implements Closeable {
         .build();
     RaftClient client = null;
     try {
-      server.start();
+      try {
+        server.start();
+      } catch (IOException e) {
+        throw new IOException("cannot start the metadata server of " + config.nodeName() + " on "
+            + peer.getAddress() + " with data in " + dir + " (is the port taken, or another daemon using"
+            + " this directory?): " + e.getMessage(), e);
+      }
       awaitReady(config, server, groupId, stateMachine);
       client = RaftClient.newBuilder()
           .setClientId(ClientId.randomId())

@@ -115,6 +115,18 @@ class MetaStoreTest {
     assertThatThrownBy(store::state).isInstanceOf(MetaUnavailableException.class);
   }
 
+  @Test
+  void aTakenPortIsReportedClearly() throws IOException {
+    MetaConfig config = config();
+    try (MetaStore first = MetaStore.open(config)) {
+      MetaConfig other = new MetaConfig(dir.resolve("other"), "n2", "127.0.0.1", config.raftPort());
+      assertThatThrownBy(() -> MetaStore.open(other))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("cannot start the metadata server of n2 on 127.0.0.1:" + config.raftPort());
+      assertThat(first.submit(new Heartbeat("n1", 1)).code()).isEqualTo(CommandResult.NOT_FOUND);
+    }
+  }
+
   private static Path onlyChild(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       List<Path> children = s.toList();
