@@ -43,7 +43,6 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import io.ballast.replication.BlockTarget;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -261,15 +260,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
             return false;
         }
         in.skipBytes(OPTION_HEADER_LENGTH);
-        byte[] data = ByteBufUtil.getBytes(in, in.readerIndex(), (int) length);
-        in.skipBytes((int) length);
-        handleOption(option, data);
+        handleOption(option, in.readSlice((int) length));
         return true;
     }
 
-    private void handleOption(int option, byte[] data) {
+    /** Answers one option; {@code data} is only valid during this call. */
+    private void handleOption(int option, ByteBuf data) {
         switch (option) {
-            case OPT_EXPORT_NAME -> openExport(option, new String(data, UTF_8));
+            case OPT_EXPORT_NAME -> openExport(option, data.toString(UTF_8));
             case OPT_GO, OPT_INFO -> {
                 String name = parseInfoRequest(data);
                 if (name == null) {
@@ -279,7 +277,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 }
             }
             case OPT_LIST -> {
-                if (data.length != 0) {
+                if (data.isReadable()) {
                     replyOption(option, REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
                 } else {
                     listExports();
@@ -305,19 +303,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The export name of NBD_OPT_INFO / NBD_OPT_GO data, or null if the data is malformed. */
-    private static String parseInfoRequest(byte[] data) {
-        if (data.length < 6) {
+    private static String parseInfoRequest(ByteBuf data) {
+        if (data.readableBytes() < 6 || data.getUnsignedInt(0) > data.readableBytes() - 6) {
             return null;
         }
-        long nameLength = Integer.toUnsignedLong(
-                (data[0] & 0xff) << 24 | (data[1] & 0xff) << 16 | (data[2] & 0xff) << 8 | data[3] & 0xff);
-        if (nameLength > data.length - 6) {
-            return null;
-        }
-        int n = (int) nameLength;
-        int requests = (data[4 + n] & 0xff) << 8 | data[5 + n] & 0xff;
+        int nameLength = data.getInt(0);
+        int requests = data.getUnsignedShort(4 + nameLength);
         // The information types asked for need no answer beyond what we always send.
-        return data.length == 6 + n + 2 * requests ? new String(data, 4, n, UTF_8) : null;
+        return data.readableBytes() == 6 + nameLength + 2 * requests ? data.toString(4, nameLength, UTF_8) : null;
     }
 
     private void listExports() {

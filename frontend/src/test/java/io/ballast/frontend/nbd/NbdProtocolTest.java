@@ -199,6 +199,9 @@ class NbdProtocolTest {
             RawNbdClient.OptionReply unsupported = client.readOptionReply();
             assertThat(unsupported.type()).isEqualTo(Nbd.REP_ERR_UNSUP);
 
+            client.sendOption(Nbd.OPT_GO, new byte[] {0, 0, 0, 9, 'v', 'o', 'l', '1', 0, 0});
+            assertThat(client.readOptionReply().type()).as("name longer than the data").isEqualTo(Nbd.REP_ERR_INVALID);
+
             client.sendOption(Nbd.OPT_LIST, new byte[0]);
             RawNbdClient.OptionReply server = client.readOptionReply();
             assertThat(server.type()).isEqualTo(Nbd.REP_SERVER);
