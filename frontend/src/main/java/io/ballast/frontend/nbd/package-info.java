@@ -3,7 +3,9 @@
  *
  * <p>What of the protocol (doc/proto.md of the NBD project) is spoken:
  * <ul>
- *   <li>Handshake: fixed newstyle only, with {@code NO_ZEROES}. Options {@code EXPORT_NAME},
+ *   <li>Handshake: newstyle, fixed when the client says so, with {@code NO_ZEROES}. A client
+ *       that is not fixed-newstyle gets hung up on for any option but the three it knows
+ *       ({@code EXPORT_NAME}, {@code ABORT}, {@code LIST}). Options {@code EXPORT_NAME},
  *       {@code ABORT}, {@code LIST}, {@code INFO} and {@code GO}; the last two always answer
  *       {@code NBD_INFO_EXPORT} and {@code NBD_INFO_BLOCK_SIZE} (1 / 4096 / 32 MiB). Every other
  *       option, structured replies and meta contexts included, gets {@code NBD_REP_ERR_UNSUP}.
