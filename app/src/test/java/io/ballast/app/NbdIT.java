@@ -58,7 +58,7 @@ class NbdIT {
     void qemuIoPatternsSurviveARestartAndAKill() {
         cli.run("volume", "create", "patterns", "--size", "64M").ok();
         String uri = daemon.nbdUri("patterns");
-        long[] offsets = {0, 4096, 512, 1 << 20, (64L << 20) - 65536};
+        long[] offsets = {0, 16384 + 512, 1 << 20, (32L << 20) + 4096, (64L << 20) - 4096};
         List<String> writes = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
         for (int i = 0; i < offsets.length; i++) {
             writes.addAll(List.of("-c", "write -P " + (0x11 * (i + 1)) + " " + offsets[i] + " 4k"));
@@ -111,18 +111,18 @@ class NbdIT {
     @Test
     void fioNbdEngineVerifiesEveryBlock() {
         cli.run("volume", "create", "fio", "--size", "64M").ok();
-        Run.Result fio = Run.run(300, List.of("fio", "--name=verify", "--ioengine=nbd", "--uri=" + daemon.nbdUri("fio"),
+        Run.Result fio = Run.run(300, List.of("fio", "--name=ballast", "--ioengine=nbd", "--uri=" + daemon.nbdUri("fio"),
                 "--rw=randwrite", "--bs=4k", "--size=32m", "--iodepth=16", "--verify=crc32c", "--do_verify=1",
                 "--verify_fatal=1", "--randseed=7")).ok();
-        assertThat(fio.out()).doesNotContain("verify:").contains("verify");
-        assertThat(fio.err()).doesNotContain("bad magic").doesNotContain("verify failed");
+        assertThat(fio.out()).contains("err= 0");
+        assertThat(fio.out() + fio.err()).doesNotContain("bad magic").doesNotContain("verify failed");
     }
 
     @Test
     void badRequestsGetErrorsAndTheDaemonCarriesOn() throws Exception {
         cli.run("volume", "create", "edge", "--size", "16M").ok();
         // Out of range: strict mode off so libnbd sends it and the server must answer EINVAL.
-        String script = "import nbd, errno\n"
+        String script = "import nbd\n"
                 + "h = nbd.NBD()\n"
                 + "h.set_strict_mode(0)\n"
                 + "h.connect_uri('" + daemon.nbdUri("edge") + "')\n"
@@ -131,10 +131,10 @@ class NbdIT {
                 + "        op()\n"
                 + "        print('accepted')\n"
                 + "    except nbd.Error as e:\n"
-                + "        print('errno', errno.errorcode.get(e.errno))\n"
+                + "        print('errno', e.errno)\n"
                 + "h.pwrite(b'y'*4096, 0)\n"
                 + "print('after', h.pread(4096, 0)[:1])\n";
-        Run.Result result = Run.run(60, List.of("python3", "-c", script)).ok();
+        Run.Result result = Run.run(60, List.of("/usr/bin/python3", "-c", script)).ok();
         assertThat(result.out()).contains("errno EINVAL\nerrno EINVAL").contains("after b'y'");
 
         // A client that speaks garbage loses its own connection only.
@@ -164,7 +164,7 @@ class NbdIT {
         assertThat(metrics).containsPattern("ballast_volume_ops_total\\{op=\"write\",volume=\"counted\"} [1-9]");
         assertThat(metrics).containsPattern("ballast_volume_bytes_total\\{op=\"write\",volume=\"counted\"} 65536");
         assertThat(metrics).containsPattern("ballast_volume_ops_total\\{op=\"read\",volume=\"counted\"} [1-9]");
-        assertThat(metrics).contains("ballast_volume_latency_seconds_bucket{le=\"0.001\",op=\"write\",volume=\"counted\"}");
+        assertThat(metrics).containsPattern("ballast_volume_latency_seconds_count\\{op=\"write\",volume=\"counted\"} [1-9]");
     }
 
     static void qemu(List<String> command) {
