@@ -65,10 +65,14 @@ final class BlockIndex {
     long addRange(long first, long end) {
         long stamp = lock.writeLock();
         try {
-            long before = blocks.getLongCardinality();
+            long absent = (end - first) - blocks.rangeCardinality(first, end);
             blocks.add(first, end);
-            blocks.runOptimize();
-            return blocks.getLongCardinality() - before;
+            addsSinceOptimize += (int) Math.min(absent, OPTIMIZE_INTERVAL);
+            if (addsSinceOptimize >= OPTIMIZE_INTERVAL) {
+                addsSinceOptimize = 0;
+                blocks.runOptimize();
+            }
+            return absent;
         } finally {
             lock.unlockWrite(stamp);
         }
