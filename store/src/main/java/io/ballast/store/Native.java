@@ -20,8 +20,9 @@ import java.nio.file.Path;
  * The few Linux calls the JDK does not offer: SEEK_DATA/SEEK_HOLE to learn a sparse file's
  * allocation, and fallocate(PUNCH_HOLE) to give blocks back to the filesystem. They are
  * called through the FFM API on a file descriptor of their own, because FileChannel does not
- * expose its descriptor.
+ * expose its descriptor. Native access is granted with --enable-native-access=ALL-UNNAMED.
  */
+@SuppressWarnings("restricted") // this class exists to make restricted FFM calls
 final class Native {
     private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
