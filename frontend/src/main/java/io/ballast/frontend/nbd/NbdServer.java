@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -67,6 +68,10 @@ public final class NbdServer implements Closeable {
                 .group(group)
                 .channel(channelType)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // Netty 4.2's default (adaptive) allocator allocates a fresh, zeroed direct buffer
+                // for every READ reply of 1 MiB; profiling showed that zeroing as the top cost of
+                // sequential reads. The pooled allocator serves them from 4 MiB chunks.
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<>() {
