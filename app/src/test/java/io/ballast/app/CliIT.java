@@ -10,30 +10,24 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The command line and the REST API against one real daemon: the happy paths and every bad input. */
 class CliIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final DaemonExtension node = new DaemonExtension();
     static DaemonProcess daemon;
     static BallastCli cli;
+    static Path dir;
     static final ObjectMapper JSON = new ObjectMapper();
 
     @BeforeAll
-    static void start() {
-        daemon = new DaemonProcess(dir.resolve("node1")).start();
-        cli = new BallastCli(daemon);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
+    static void bind() {
+        daemon = node.daemon();
+        cli = node.cli();
+        dir = node.dir();
     }
 
     @Test

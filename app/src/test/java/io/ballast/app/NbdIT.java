@@ -11,29 +11,23 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Volumes over NBD, proven with clients nobody on the team wrote: nbdinfo, qemu-io, nbdcopy, nbdsh, fio. */
 class NbdIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final DaemonExtension node = new DaemonExtension();
     static DaemonProcess daemon;
     static BallastCli cli;
+    static Path dir;
 
     @BeforeAll
-    static void start() {
-        daemon = new DaemonProcess(dir.resolve("node1")).start();
-        cli = new BallastCli(daemon);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
+    static void bind() {
+        daemon = node.daemon();
+        cli = node.cli();
+        dir = node.dir();
     }
 
     @Test

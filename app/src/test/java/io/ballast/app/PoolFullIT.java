@@ -5,29 +5,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A full pool: writes fail with ENOSPC, nothing written is lost, and writes resume once space is freed. */
 class PoolFullIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final DaemonExtension node = new DaemonExtension("--pool-size", "32M");
     static DaemonProcess daemon;
     static BallastCli cli;
+    static Path dir;
 
     @BeforeAll
-    static void start() {
-        daemon = new DaemonProcess(dir.resolve("node1"), "--pool-size", "32M").start();
-        cli = new BallastCli(daemon);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
+    static void bind() {
+        daemon = node.daemon();
+        cli = node.cli();
+        dir = node.dir();
     }
 
     @Test

@@ -6,29 +6,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Snapshots, clones and restores, checked through NBD, and kept across a restart. */
 class SnapshotIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final DaemonExtension node = new DaemonExtension();
     static DaemonProcess daemon;
     static BallastCli cli;
+    static Path dir;
 
     @BeforeAll
-    static void start() {
-        daemon = new DaemonProcess(dir.resolve("node1")).start();
-        cli = new BallastCli(daemon);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
+    static void bind() {
+        daemon = node.daemon();
+        cli = node.cli();
+        dir = node.dir();
     }
 
     @Test

@@ -24,10 +24,6 @@ public final class NodeCommands {
         public Integer call() {
             JsonNode nodes = parent.cli.client().get("/v1/nodes");
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(nodes);
-                return 0;
-            }
             List<List<String>> rows = new ArrayList<>();
             for (JsonNode n : nodes) {
                 rows.add(List.of(n.get("name").asText(), n.get("state").asText(), n.get("address").asText(),
@@ -35,7 +31,7 @@ public final class NodeCommands {
                         Integer.toString(n.get("pools").size()), Sizes.format(n.get("capacityBytes").asLong()),
                         Sizes.format(n.get("usedBytes").asLong()), Output.text(n, "lastHeartbeat")));
             }
-            output.table(List.of("NAME", "STATE", "ADDRESS", "API", "NBD", "POOLS", "CAPACITY", "USED",
+            output.table(nodes, List.of("NAME", "STATE", "ADDRESS", "API", "NBD", "POOLS", "CAPACITY", "USED",
                     "LAST HEARTBEAT"), rows);
             return 0;
         }
@@ -53,10 +49,6 @@ public final class NodeCommands {
         public Integer call() {
             JsonNode n = parent.cli.client().get("/v1/nodes/" + ApiClient.encode(name));
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(n);
-                return 0;
-            }
             List<String[]> fields = new ArrayList<>(List.of(
                     new String[] {"name", n.get("name").asText()},
                     new String[] {"state", n.get("state").asText()},
@@ -72,7 +64,7 @@ public final class NodeCommands {
                         + p.get("cos").asText() + ", " + Sizes.format(p.get("usedBytes").asLong()) + " used of "
                         + Sizes.format(p.get("capacityBytes").asLong()) + ")"});
             }
-            output.fields(fields);
+            output.fields(n, fields);
             return 0;
         }
     }

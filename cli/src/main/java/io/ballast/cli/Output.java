@@ -23,11 +23,16 @@ final class Output {
         };
     }
 
-    boolean json() {
-        return asJson;
+    /** A one-line result for people, or {@code value} for scripts. */
+    void result(Object value, String text) {
+        if (asJson) {
+            json(value);
+        } else {
+            line(text);
+        }
     }
 
-    void json(Object value) {
+    private void json(Object value) {
         try {
             out.println(json.writeValueAsString(value));
         } catch (java.io.IOException e) {
@@ -41,8 +46,12 @@ final class Output {
         out.flush();
     }
 
-    /** A table: a header row, then one row per element. */
-    void table(List<String> header, List<List<String>> rows) {
+    /** A table of {@code source}'s elements for people (a header row, one row each), or {@code source}. */
+    void table(Object source, List<String> header, List<List<String>> rows) {
+        if (asJson) {
+            json(source);
+            return;
+        }
         List<List<String>> all = new ArrayList<>();
         all.add(header);
         all.addAll(rows);
@@ -65,13 +74,28 @@ final class Output {
         out.flush();
     }
 
-    /** Key: value lines, for one object. */
-    void fields(List<String[]> pairs) {
+    /** Key: value lines for people, or {@code source}. */
+    void fields(Object source, List<String[]> pairs) {
+        if (asJson) {
+            json(source);
+            return;
+        }
         int width = pairs.stream().mapToInt(p -> p[0].length()).max().orElse(0);
         for (String[] pair : pairs) {
             out.println(pair[0] + ":" + " ".repeat(width - pair[0].length() + 1) + pair[1]);
         }
         out.flush();
+    }
+
+    /** Key: value lines and then a table for people, or {@code source}. */
+    void fieldsAndTable(Object source, List<String[]> pairs, List<String> header, List<List<String>> rows) {
+        if (asJson) {
+            json(source);
+            return;
+        }
+        fields(source, pairs);
+        line("");
+        table(source, header, rows);
     }
 
     static String text(JsonNode node, String field) {

@@ -22,10 +22,6 @@ final class PoolCommands {
         public Integer call() {
             JsonNode pools = parent.cli.client().get("/v1/pools");
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(pools);
-                return 0;
-            }
             List<List<String>> rows = new ArrayList<>();
             for (JsonNode p : pools) {
                 rows.add(List.of(p.get("id").asText(), p.get("node").asText(), p.get("cos").asText(),
@@ -33,7 +29,7 @@ final class PoolCommands {
                         Sizes.format(p.get("provisionedBytes").asLong()), Integer.toString(p.get("volumes").asInt()),
                         p.get("path").asText()));
             }
-            output.table(List.of("ID", "NODE", "COS", "CAPACITY", "USED", "PROVISIONED", "VOLUMES", "PATH"), rows);
+            output.table(pools, List.of("ID", "NODE", "COS", "CAPACITY", "USED", "PROVISIONED", "VOLUMES", "PATH"), rows);
             return 0;
         }
     }

@@ -30,11 +30,7 @@ final class SnapshotCommands {
         public Integer call() {
             JsonNode s = parent.cli.client().post(VolumeCommands.path(volume) + "/snapshots", new SnapshotRequest(name));
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(s);
-            } else {
-                output.line("created snapshot " + volume + "/" + name);
-            }
+            output.result(s, "created snapshot " + volume + "/" + name);
             return 0;
         }
     }
@@ -52,15 +48,11 @@ final class SnapshotCommands {
             JsonNode snapshots = parent.cli.client().get(volume == null ? "/v1/snapshots"
                     : VolumeCommands.path(volume) + "/snapshots");
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(snapshots);
-                return 0;
-            }
             List<List<String>> rows = new ArrayList<>();
             for (JsonNode s : snapshots) {
                 rows.add(List.of(s.get("volume").asText(), s.get("name").asText(), s.get("createdAt").asText()));
             }
-            output.table(List.of("VOLUME", "SNAPSHOT", "CREATED"), rows);
+            output.table(snapshots, List.of("VOLUME", "SNAPSHOT", "CREATED"), rows);
             return 0;
         }
     }
@@ -82,7 +74,7 @@ final class SnapshotCommands {
             String volume = target.substring(0, slash);
             String name = target.substring(slash + 1);
             parent.cli.client().delete(VolumeCommands.path(volume) + "/snapshots/" + ApiClient.encode(name));
-            parent.cli.output().line("deleted snapshot " + target);
+            parent.cli.output().result(java.util.Map.of("deleted", target), "deleted snapshot " + target);
             return 0;
         }
     }

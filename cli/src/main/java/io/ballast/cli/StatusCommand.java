@@ -17,27 +17,26 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() {
         ApiClient client = cli.client();
         JsonNode cluster = client.get("/v1/cluster");
+        JsonNode nodes = client.get("/v1/nodes");
         Output output = cli.output();
-        if (output.json()) {
-            output.json(cluster);
-            return 0;
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode node : nodes) {
+            rows.add(List.of(node.get("name").asText(), node.get("state").asText(),
+                    "http://" + node.get("address").asText() + ":" + node.get("apiPort").asInt(),
+                    node.get("address").asText() + ":" + node.get("nbdPort").asInt()));
         }
-        output.fields(List.of(
+        output.fieldsAndTable(new Status(cluster, nodes), List.of(
                 new String[] {"cluster", Output.text(cluster, "clusterId")},
                 new String[] {"endpoint", client.endpoint()},
                 new String[] {"nodes", cluster.get("nodesUp").asInt() + " up of " + cluster.get("nodes").asInt()},
                 new String[] {"volumes", cluster.get("volumes").asInt() + " (" + cluster.get("attached").asInt() + " attached)"},
                 new String[] {"capacity", Sizes.format(cluster.get("capacityBytes").asLong())},
                 new String[] {"used", Sizes.format(cluster.get("usedBytes").asLong())},
-                new String[] {"provisioned", Sizes.format(cluster.get("provisionedBytes").asLong())}));
-        List<List<String>> rows = new ArrayList<>();
-        for (JsonNode node : client.get("/v1/nodes")) {
-            rows.add(List.of(node.get("name").asText(), node.get("state").asText(),
-                    "http://" + node.get("address").asText() + ":" + node.get("apiPort").asInt(),
-                    node.get("address").asText() + ":" + node.get("nbdPort").asInt()));
-        }
-        output.line("");
-        output.table(List.of("NODE", "STATE", "API", "NBD"), rows);
+                new String[] {"provisioned", Sizes.format(cluster.get("provisionedBytes").asLong())}),
+                List.of("NODE", "STATE", "API", "NBD"), rows);
         return 0;
     }
+
+    /** What {@code status -o json} prints. */
+    record Status(JsonNode cluster, JsonNode nodes) {}
 }

@@ -31,10 +31,6 @@ final class VolumeCommands {
 
     /** Prints one volume: JSON as the API returns it, or its fields. */
     static void show(Output output, JsonNode v) {
-        if (output.json()) {
-            output.json(v);
-            return;
-        }
         List<String[]> fields = new ArrayList<>(List.of(
                 new String[] {"name", v.get("name").asText()},
                 new String[] {"id", v.get("id").asText()},
@@ -54,7 +50,7 @@ final class VolumeCommands {
             fields.add(new String[] {"replica", r.get("node").asText() + " pool " + r.get("pool").asText() + " "
                     + r.get("state").asText() + ", " + Sizes.format(r.get("usedBytes").asLong()) + " used"});
         }
-        output.fields(fields);
+        output.fields(v, fields);
     }
 
     private static String join(JsonNode array) {
@@ -123,12 +119,8 @@ final class VolumeCommands {
             }
             JsonNode volume = parent.cli.client().post("/v1/volumes", spec);
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(volume);
-            } else {
-                output.line("created volume " + volume.get("name").asText() + " ("
+            output.result(volume, "created volume " + volume.get("name").asText() + " ("
                         + Sizes.format(volume.get("sizeBytes").asLong()) + ", id " + volume.get("id").asText() + ")");
-            }
             return 0;
         }
     }
@@ -142,10 +134,6 @@ final class VolumeCommands {
         public Integer call() {
             JsonNode volumes = parent.cli.client().get("/v1/volumes");
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(volumes);
-                return 0;
-            }
             List<List<String>> rows = new ArrayList<>();
             for (JsonNode v : volumes) {
                 rows.add(List.of(v.get("name").asText(), Sizes.format(v.get("sizeBytes").asLong()),
@@ -153,7 +141,7 @@ final class VolumeCommands {
                         v.get("state").asText(), Output.text(v, "attachedNode"),
                         Integer.toString(v.get("snapshots").size())));
             }
-            output.table(List.of("NAME", "SIZE", "USED", "REPL", "COS", "STATE", "NODE", "SNAPSHOTS"), rows);
+            output.table(volumes, List.of("NAME", "SIZE", "USED", "REPL", "COS", "STATE", "NODE", "SNAPSHOTS"), rows);
             return 0;
         }
     }
@@ -184,7 +172,7 @@ final class VolumeCommands {
         @Override
         public Integer call() {
             parent.cli.client().delete(path(name));
-            parent.cli.output().line("deleted volume " + name);
+            parent.cli.output().result(Map.of("deleted", name), "deleted volume " + name);
             return 0;
         }
     }
@@ -210,11 +198,7 @@ final class VolumeCommands {
             }
             JsonNode v = parent.cli.client().post(path(name) + "/resize", new ResizeRequest(bytes, null));
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(v);
-            } else {
-                output.line("volume " + name + " is now " + Sizes.format(v.get("sizeBytes").asLong()));
-            }
+            output.result(v, "volume " + name + " is now " + Sizes.format(v.get("sizeBytes").asLong()));
             return 0;
         }
     }
@@ -238,11 +222,7 @@ final class VolumeCommands {
             }
             JsonNode v = client.post(path(name) + "/attach", new AttachRequest(node));
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(v);
-            } else {
-                output.line(v.get("nbd").asText());
-            }
+            output.result(v, v.get("nbd").asText());
             return 0;
         }
 
@@ -267,8 +247,8 @@ final class VolumeCommands {
 
         @Override
         public Integer call() {
-            parent.cli.client().post(path(name) + "/detach", Map.of());
-            parent.cli.output().line("detached volume " + name);
+            JsonNode v = parent.cli.client().post(path(name) + "/detach", Map.of());
+            parent.cli.output().result(v, "detached volume " + name);
             return 0;
         }
     }
@@ -293,11 +273,7 @@ final class VolumeCommands {
             JsonNode v = parent.cli.client().post(path(parts[0]) + "/clone",
                     new CloneRequest(newName, parts.length == 2 ? parts[1] : null));
             Output output = parent.cli.output();
-            if (output.json()) {
-                output.json(v);
-            } else {
-                output.line("created volume " + newName + " from " + v.get("source").asText());
-            }
+            output.result(v, "created volume " + newName + " from " + v.get("source").asText());
             return 0;
         }
     }
@@ -315,8 +291,8 @@ final class VolumeCommands {
 
         @Override
         public Integer call() {
-            parent.cli.client().post(path(volume) + "/restore", new RestoreRequest(snapshot));
-            parent.cli.output().line("restored volume " + volume + " to snapshot " + snapshot);
+            JsonNode v = parent.cli.client().post(path(volume) + "/restore", new RestoreRequest(snapshot));
+            parent.cli.output().result(v, "restored volume " + volume + " to snapshot " + snapshot);
             return 0;
         }
     }

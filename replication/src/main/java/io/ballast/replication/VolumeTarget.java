@@ -55,64 +55,27 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        int bytes = dst.remaining();
-        long start = enter();
-        boolean ok = false;
-        try {
-            replica.read(offset, dst);
-            ok = true;
-        } finally {
-            exit(IoObserver.Op.READ, bytes, start, ok);
-        }
+        run(IoObserver.Op.READ, dst.remaining(), () -> replica.read(offset, dst));
     }
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-        int bytes = src.remaining();
-        long start = enter();
-        boolean ok = false;
-        try {
-            replica.write(offset, src, fua);
-            ok = true;
-        } finally {
-            exit(IoObserver.Op.WRITE, bytes, start, ok);
-        }
+        run(IoObserver.Op.WRITE, src.remaining(), () -> replica.write(offset, src, fua));
     }
 
     @Override
     public void flush() throws IOException {
-        long start = enter();
-        boolean ok = false;
-        try {
-            replica.flush();
-            ok = true;
-        } finally {
-            exit(IoObserver.Op.FLUSH, 0, start, ok);
-        }
+        run(IoObserver.Op.FLUSH, 0, replica::flush);
     }
 
     @Override
     public void trim(long offset, long length) throws IOException {
-        long start = enter();
-        boolean ok = false;
-        try {
-            replica.trim(offset, length);
-            ok = true;
-        } finally {
-            exit(IoObserver.Op.TRIM, length, start, ok);
-        }
+        run(IoObserver.Op.TRIM, length, () -> replica.trim(offset, length));
     }
 
     @Override
     public void writeZeroes(long offset, long length, boolean fua) throws IOException {
-        long start = enter();
-        boolean ok = false;
-        try {
-            replica.writeZeroes(offset, length, fua);
-            ok = true;
-        } finally {
-            exit(IoObserver.Op.WRITE_ZEROES, length, start, ok);
-        }
+        run(IoObserver.Op.WRITE_ZEROES, length, () -> replica.writeZeroes(offset, length, fua));
     }
 
     /**
@@ -140,17 +103,25 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         }
     }
 
-    private long enter() throws TargetClosedException {
-        gate.readLock().lock();
-        if (closed) {
-            gate.readLock().unlock();
-            throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")");
-        }
-        return System.nanoTime();
+    @FunctionalInterface
+    private interface Io {
+        void run() throws IOException;
     }
 
-    private void exit(IoObserver.Op op, long bytes, long start, boolean ok) {
-        gate.readLock().unlock();
-        observer.completed(op, bytes, System.nanoTime() - start, ok);
+    /** Runs one request through the gate and reports it to the observer, failed or not. */
+    private void run(IoObserver.Op op, long bytes, Io io) throws IOException {
+        gate.readLock().lock();
+        long start = System.nanoTime();
+        boolean ok = false;
+        try {
+            if (closed) {
+                throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")");
+            }
+            io.run();
+            ok = true;
+        } finally {
+            gate.readLock().unlock();
+            observer.completed(op, bytes, System.nanoTime() - start, ok);
+        }
     }
 }
