@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  */
 public final class Sizes {
     public static final long BLOCK = 4096;
+    /** The largest volume: the store numbers blocks with 32 bits (docs/architecture.md). */
+    public static final long MAX_VOLUME = BLOCK << 32;
 
     private static final Pattern SIZE =
             Pattern.compile("(\\d{1,19})\\s*([KMGT](?:I?B)?|B)?", Pattern.CASE_INSENSITIVE);
@@ -57,6 +59,10 @@ public final class Sizes {
     public static void checkVolumeSize(long bytes, String spelled) {
         if (bytes <= 0) {
             throw new IllegalArgumentException("size " + spelled + " must be greater than zero");
+        }
+        if (bytes > MAX_VOLUME) {
+            throw new IllegalArgumentException("size " + spelled + " is larger than the largest volume Ballast"
+                    + " supports, 16 TiB");
         }
         if (bytes % BLOCK != 0) {
             throw new IllegalArgumentException("size " + spelled + " (" + bytes

@@ -34,6 +34,8 @@ class SizesTest {
         assertThat(Sizes.parseVolumeSize("1G")).isEqualTo(1L << 30);
         assertThatThrownBy(() -> Sizes.parseVolumeSize("4097")).hasMessageContaining("multiple of 4 KiB");
         assertThatThrownBy(() -> Sizes.parseVolumeSize("0")).hasMessageContaining("greater than zero");
+        assertThat(Sizes.parseVolumeSize("16T")).isEqualTo(16L << 40);
+        assertThatThrownBy(() -> Sizes.parseVolumeSize("17T")).hasMessageContaining("largest volume");
     }
 
     @Test

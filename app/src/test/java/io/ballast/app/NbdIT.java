@@ -127,7 +127,7 @@ class NbdIT {
                 + "    except nbd.Error as e:\n"
                 + "        print('errno', e.errno)\n"
                 + "h.pwrite(b'y'*4096, 0)\n"
-                + "print('after', h.pread(4096, 0)[:1])\n";
+                + "print('after', bytes(h.pread(4096, 0)[:1]))\n";
         Run.Result result = Run.run(60, List.of("/usr/bin/python3", "-c", script)).ok();
         assertThat(result.out()).contains("errno EINVAL\nerrno EINVAL").contains("after b'y'");
 

@@ -32,8 +32,11 @@ class UpDownIT {
     @Test
     void upStartsANodeUpAgainOnlyReportsAndDownStopsAndPurges() throws Exception {
         int port = DaemonProcess.freePort();
-        Run.Result up = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port)).ok();
-        assertThat(up.out()).contains("node1 started").contains("http://127.0.0.1:" + port);
+        String nbdPort = Integer.toString(DaemonProcess.freePort());
+        Run.Result up = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port),
+                "--nbd-port", nbdPort).ok();
+        assertThat(up.out()).contains("node1 started").contains("http://127.0.0.1:" + port)
+                .contains("nbd://127.0.0.1:" + nbdPort);
         Path pidFile = data().resolve("node1/node.pid");
         long pid = Long.parseLong(Files.readString(pidFile).trim());
         assertThat(ProcessHandle.of(pid)).isPresent();
@@ -43,7 +46,8 @@ class UpDownIT {
         assertThat(ballast("--endpoint", endpoint, "status").ok().out()).contains("node1");
         ballast("--endpoint", endpoint, "volume", "create", "v", "--size", "1G").ok();
 
-        Run.Result again = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port)).ok();
+        Run.Result again = ballast("up", "--data", data().toString(), "--base-port", Integer.toString(port),
+                "--nbd-port", nbdPort).ok();
         assertThat(again.out()).contains("node1 running").contains("pid " + pid);
 
         Run.Result several = ballast("up", "--nodes", "3", "--data", data().toString());

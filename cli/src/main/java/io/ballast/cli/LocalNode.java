@@ -19,10 +19,10 @@ import java.util.Optional;
 record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort, int nbdPort) {
     static final int NBD_BASE_PORT = 10809;
 
-    static LocalNode of(Path data, int index, int basePort) {
+    static LocalNode of(Path data, int index, int basePort, int nbdBasePort) {
         int offset = 10 * (index - 1);
         return new LocalNode(data.resolve("node" + index), "node" + index, basePort + offset, basePort + offset + 2,
-                basePort + offset + 3, NBD_BASE_PORT + offset);
+                basePort + offset + 3, nbdBasePort + offset);
     }
 
     Path pidFile() {

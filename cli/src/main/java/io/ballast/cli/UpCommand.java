@@ -30,6 +30,9 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--base-port", paramLabel = "P", description = "API port of node1; node i uses P+10(i-1) (default 9420)")
     int basePort = 9420;
 
+    @Option(names = "--nbd-port", paramLabel = "P", description = "NBD port of node1; node i uses P+10(i-1) (default 10809)")
+    int nbdPort = LocalNode.NBD_BASE_PORT;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (nodes < 1) {
@@ -42,7 +45,7 @@ final class UpCommand implements Callable<Integer> {
         java.util.Map<LocalNode, Process> started = new java.util.LinkedHashMap<>();
         List<LocalNode> all = new ArrayList<>();
         for (int i = 1; i <= nodes; i++) {
-            LocalNode node = LocalNode.of(data, i, basePort);
+            LocalNode node = LocalNode.of(data, i, basePort, nbdPort);
             all.add(node);
             if (node.process().isEmpty()) {
                 started.put(node, start(node));
