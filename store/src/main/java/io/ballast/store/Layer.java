@@ -35,8 +35,17 @@ final class Layer {
     final BlockIndex index;
     private final FileChannel channel;
     private final AtomicLong ownerBlocks;
+    /**
+     * Writes and punches that have reached the page cache. A sync covers the count it reads
+     * before fdatasync; counting after the write (never before) is what makes a write that
+     * finishes during a sync wait for the next one instead of being marked synced.
+     */
+    private final AtomicLong changes = new AtomicLong();
     private final ReentrantLock syncLock = new ReentrantLock();
-    private volatile boolean dirty;
+    /** The change count the last successful fdatasync covered; guarded by syncLock. */
+    private long synced;
+    /** The first fdatasync failure; guarded by syncLock. */
+    private IOException syncFailure;
     private int punchFd = -1;
 
     Layer parent;
@@ -71,8 +80,12 @@ final class Layer {
      */
     static Layer open(String id, String ownerId, Path dataFile, Path metaFile,
             AtomicLong ownerBlocks) throws IOException {
-        FileChannel channel = FileChannel.open(dataFile, StandardOpenOption.CREATE,
-                StandardOpenOption.READ, StandardOpenOption.WRITE);
+        if (!Files.exists(dataFile)) {
+            // Recreating it empty would silently show the blocks of lower layers, or zeroes.
+            throw new IOException("layer " + id + " of replica " + ownerId + ": data file " + dataFile
+                    + " is missing; the replica cannot be opened without it");
+        }
+        FileChannel channel = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         BlockIndex index = new BlockIndex();
         try {
             Native.scanData(dataFile, (start, end) ->
@@ -118,13 +131,15 @@ final class Layer {
     /** Writes the bytes src[offset, offset+length) at file offset {@code position}. */
     void write(ByteBuffer src, int offset, long position, int length) throws IOException {
         ByteBuffer slice = src.slice(offset, length);
-        dirty = true;
         try {
             while (slice.hasRemaining()) {
                 channel.write(slice, position + slice.position());
             }
         } catch (IOException e) {
             throw translate(e);
+        } finally {
+            // Even a failed write may have changed the page cache: the next sync must cover it.
+            changes.incrementAndGet();
         }
     }
 
@@ -141,8 +156,11 @@ final class Layer {
 
     /** Deallocates blocks [first, first+count) and drops them from the index. */
     void punch(long first, long count) throws IOException {
-        Native.punchHole(punchFd(), first << SHIFT, count << SHIFT);
-        dirty = true;
+        try {
+            Native.punchHole(punchFd(), first << SHIFT, count << SHIFT);
+        } finally {
+            changes.incrementAndGet();
+        }
         long removed = 0;
         for (long b = first; b < first + count; b++) {
             if (index.remove(b)) {
@@ -171,26 +189,47 @@ final class Layer {
     }
 
     /**
-     * fdatasync if anything was written since the last sync. The lock makes a concurrent
-     * caller wait for an fdatasync in progress instead of returning early because the flag
-     * was already cleared.
+     * fdatasync if anything changed since the last successful one. The lock makes a concurrent
+     * caller wait for an fdatasync in progress, then sync again if changes arrived meanwhile.
      */
     void sync() throws IOException {
         syncLock.lock();
         try {
-            if (dirty) {
-                dirty = false;
-                force();
+            long covered = changes.get();
+            if (covered != synced || syncFailure != null) {
+                forceLocked(covered);
             }
         } finally {
             syncLock.unlock();
         }
     }
 
+    /** fdatasync now, whatever changed (a FUA write). */
     void force() throws IOException {
+        syncLock.lock();
+        try {
+            forceLocked(changes.get());
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    /**
+     * After a failed fdatasync the kernel may have dropped the dirty pages and cleared their
+     * error, so a later fdatasync can succeed without the data being on disk (PostgreSQL's
+     * "fsyncgate"). The first failure therefore fails every later sync of this layer, until
+     * the node is restarted and the data read back from disk is what counts.
+     */
+    private void forceLocked(long covered) throws IOException {
+        if (syncFailure != null) {
+            throw new IOException("layer " + id + ": an earlier fdatasync failed (" + syncFailure.getMessage()
+                    + "), so writes since then may not be on disk; restart the node", syncFailure);
+        }
         try {
             channel.force(false);
+            synced = covered;
         } catch (IOException e) {
+            syncFailure = e;
             throw translate(e);
         }
     }
@@ -246,9 +285,14 @@ final class Layer {
         return ZEROS;
     }
 
-    /** The filesystem's ENOSPC surfaces as an IOException; callers want PoolFullException. */
+    /**
+     * The filesystem's ENOSPC surfaces as an IOException that carries only strerror's text,
+     * which follows the locale; callers want PoolFullException.
+     */
     static IOException translate(IOException e) {
-        if (!(e instanceof PoolFullException) && String.valueOf(e.getMessage()).contains("No space left")) {
+        String message = String.valueOf(e.getMessage());
+        if (!(e instanceof PoolFullException)
+                && (message.contains(Native.ENOSPC_MESSAGE) || message.contains("No space left"))) {
             PoolFullException full = new PoolFullException("filesystem full: " + e.getMessage());
             full.initCause(e);
             return full;

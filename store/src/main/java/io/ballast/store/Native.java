@@ -43,6 +43,8 @@ final class Native {
     private static final MethodHandle CLOSE;
     private static final MethodHandle LSEEK;
     private static final MethodHandle FALLOCATE;
+    /** strerror(ENOSPC) in this process's locale: how the JDK words a full filesystem. */
+    static final String ENOSPC_MESSAGE;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -59,6 +61,14 @@ final class Native {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), errno);
         FALLOCATE = linker.downcallHandle(libc.find("fallocate").orElseThrow(),
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+        MethodHandle strerror = linker.downcallHandle(libc.find("strerror").orElseThrow(),
+                FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        try {
+            MemorySegment text = (MemorySegment) strerror.invokeExact(ENOSPC);
+            ENOSPC_MESSAGE = text.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw new ExceptionInInitializerError(t);
+        }
     }
 
     private Native() {}

@@ -3,10 +3,13 @@ package io.ballast.store;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -62,8 +65,11 @@ public final class Pool implements Closeable {
     /** Guarded by {@link #structure}. */
     private final Map<String, Layer> layers = new HashMap<>();
     private volatile boolean closed;
+    /** Holds the pool's lock file for as long as the pool is open. */
+    private final FileChannel lock;
 
-    private Pool(Path dir, String id, long capacityBytes) {
+    private Pool(Path dir, String id, long capacityBytes, FileChannel lock) {
+        this.lock = lock;
         this.dir = dir;
         this.layersDir = dir.resolve("layers");
         this.replicasDir = dir.resolve("replicas");
@@ -74,27 +80,80 @@ public final class Pool implements Closeable {
     public static Pool open(Path dir, long capacityBytes) throws IOException {
         Files.createDirectories(dir.resolve("layers"));
         Files.createDirectories(dir.resolve("replicas"));
-        FileStore store = Files.getFileStore(dir);
+        FileChannel lock = lock(dir);
+        try {
+            FileStore store = Files.getFileStore(dir);
+            checkAllocationIsExact(dir, store);
+            Pool pool = new Pool(dir, readOrCreateId(dir), capacityBytes > 0 ? capacityBytes : store.getTotalSpace(), lock);
+            pool.load();
+            return pool;
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /**
+     * One process per pool: loading deletes layer files no manifest names, which would destroy
+     * what another process just created, and two writers would corrupt the same files.
+     */
+    private static FileChannel lock(Path dir) throws IOException {
+        FileChannel channel = FileChannel.open(dir.resolve("pool.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        try {
+            if (channel.tryLock() == null) {
+                throw new IOException("pool " + dir + " is in use by another process; a pool belongs to one node");
+            }
+        } catch (OverlappingFileLockException e) {
+            channel.close();
+            throw new IOException("pool " + dir + " is already open in this process");
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+        return channel;
+    }
+
+    /**
+     * The index is the files' allocation, so the filesystem must report it exactly, in 4 KiB
+     * blocks: with smaller blocks a torn copy-up could surface zeroes over a lower layer's data,
+     * and a filesystem without real SEEK_HOLE reports every file as all data. A probe file with
+     * one block written at 1 MiB must show exactly that block.
+     */
+    private static void checkAllocationIsExact(Path dir, FileStore store) throws IOException {
         long fsBlock = store.getBlockSize();
-        if (fsBlock <= 0 || Layer.BLOCK % fsBlock != 0) {
-            // Allocation is the index: a filesystem block larger than 4 KiB (or not dividing
-            // it) would make SEEK_DATA report neighbouring blocks as present.
-            throw new IOException("filesystem block size " + fsBlock + " of " + dir + " does not divide 4096");
+        if (fsBlock != Layer.BLOCK) {
+            throw new IOException("the filesystem of pool " + dir + " has " + fsBlock + "-byte blocks; pools need"
+                    + " a filesystem with 4096-byte blocks (ext4, xfs and tmpfs have them by default)");
         }
+        Path probe = dir.resolve("allocation.probe");
+        Files.deleteIfExists(probe);
+        try (FileChannel channel = FileChannel.open(probe, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(new byte[Layer.BLOCK]), 1 << 20);
+        }
+        try {
+            List<long[]> ranges = new ArrayList<>();
+            Native.scanData(probe, (start, end) -> ranges.add(new long[] {start, end}));
+            if (ranges.size() != 1 || ranges.get(0)[0] != 1 << 20 || ranges.get(0)[1] != (1 << 20) + Layer.BLOCK) {
+                throw new IOException("the filesystem of pool " + dir + " does not report holes in sparse files"
+                        + " (SEEK_DATA/SEEK_HOLE); use ext4, xfs, btrfs or tmpfs");
+            }
+        } finally {
+            Files.deleteIfExists(probe);
+        }
+    }
+
+    private static String readOrCreateId(Path dir) throws IOException {
         Path manifest = dir.resolve("pool.properties");
-        String id;
         if (Files.exists(manifest)) {
-            id = DurableFiles.read(manifest).getProperty("id");
-        } else {
-            id = UUID.randomUUID().toString();
-            Properties p = new Properties();
-            p.setProperty("id", id);
-            p.setProperty("format", "1");
-            DurableFiles.write(manifest, p);
+            return DurableFiles.read(manifest).getProperty("id");
         }
-        Pool pool = new Pool(dir, id, capacityBytes > 0 ? capacityBytes : store.getTotalSpace());
-        pool.load();
-        return pool;
+        String id = UUID.randomUUID().toString();
+        Properties p = new Properties();
+        p.setProperty("id", id);
+        p.setProperty("format", "1");
+        DurableFiles.write(manifest, p);
+        return id;
     }
 
     public String id() {
@@ -214,6 +273,15 @@ public final class Pool implements Closeable {
             }
             replicas.clear();
             layers.clear();
+            try {
+                lock.close(); // releases the lock file for the next open
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
             if (failure != null) {
                 throw failure;
             }

@@ -46,6 +46,30 @@ class PoolTest {
     }
 
     @Test
+    void aPoolBelongsToOneOpener() throws IOException {
+        try (Pool pool = Pool.open(dir, 0)) {
+            assertThatThrownBy(() -> Pool.open(dir, 0)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("already open");
+        }
+        Pool.open(dir, 0).close(); // closing released it
+    }
+
+    @Test
+    void aMissingLayerFileFailsLoudlyInsteadOfReadingZeroes() throws IOException {
+        try (Pool pool = Pool.open(dir, 0)) {
+            Replica r = pool.create("v", 16 * BLOCK);
+            r.write(0, ByteBuffer.wrap(new byte[BLOCK]), true);
+        }
+        try (var files = Files.list(dir.resolve("layers"))) {
+            for (Path data : files.filter(f -> f.toString().endsWith(".data")).toList()) {
+                Files.delete(data);
+            }
+        }
+        assertThatThrownBy(() -> Pool.open(dir, 0)).isInstanceOf(IOException.class)
+                .hasMessageContaining("is missing");
+    }
+
+    @Test
     void oneTebibyteReplicaAllocatesNothing() throws IOException {
         try (Pool pool = Pool.open(dir, 0)) {
             Replica r = pool.create("big", 1L << 40);
