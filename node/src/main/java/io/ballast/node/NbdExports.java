@@ -10,6 +10,8 @@ import java.util.List;
 /**
  * The NBD exports of this node: one per volume. A client that connects to a detached volume
  * attaches it here; one attached on another node is refused with a message naming that node.
+ * A client that only asks about a volume ({@code NBD_OPT_INFO}) is answered from its metadata
+ * and attaches nothing.
  */
 final class NbdExports implements ExportRegistry {
     private final VolumeService volumes;
@@ -21,6 +23,18 @@ final class NbdExports implements ExportRegistry {
     @Override
     public List<String> exportNames() {
         return volumes.list().stream().map(VolumeView::name).toList();
+    }
+
+    @Override
+    public long exportSize(String exportName) throws ExportRefusedException {
+        try {
+            return volumes.inspect(exportName).sizeBytes();
+        } catch (ApiException e) {
+            ExportRefusedException.Reason reason = ErrorCodes.NOT_FOUND.equals(e.code())
+                    ? ExportRefusedException.Reason.UNKNOWN
+                    : ExportRefusedException.Reason.UNAVAILABLE;
+            throw new ExportRefusedException(reason, e.getMessage());
+        }
     }
 
     @Override

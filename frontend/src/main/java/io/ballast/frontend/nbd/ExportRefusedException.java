@@ -1,7 +1,8 @@
 package io.ballast.frontend.nbd;
 
 /**
- * {@link ExportRegistry#open} will not serve an export. The message is sent to the NBD client,
+ * {@link ExportRegistry#open} will not serve an export, or {@link ExportRegistry#exportSize}
+ * will not describe it. The message is sent to the NBD client,
  * so it should say what a user can act on, such as the node the volume is attached to.
  */
 public final class ExportRefusedException extends Exception {

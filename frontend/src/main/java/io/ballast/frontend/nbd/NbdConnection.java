@@ -272,6 +272,8 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
                 String name = parseInfoRequest(data);
                 if (name == null) {
                     replyOption(option, REP_ERR_INVALID, "malformed " + (option == OPT_GO ? "NBD_OPT_GO" : "NBD_OPT_INFO"));
+                } else if (option == OPT_INFO) {
+                    describeExport(name);
                 } else {
                     openExport(option, name);
                 }
@@ -329,25 +331,29 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /** NBD_OPT_INFO: the export's size, without attaching it (see {@link ExportRegistry#exportSize}). */
+    private void describeExport(String name) {
+        askRegistry(() -> registry.exportSize(name), (size, error) -> {
+            if (error != null) {
+                refuseExport(OPT_INFO, name, error);
+            } else {
+                replyExportInfo(OPT_INFO, size);
+            }
+        });
+    }
+
     private record Opened(BlockTarget target, long size) {}
 
     private void openExport(int option, String name) {
         // Set before open() returns, so that a disconnect of this export meanwhile closes us.
         ctx.channel().attr(EXPORT).set(name);
-        offLoop(() -> {
-            try {
-                BlockTarget opened = registry.open(name);
-                return new Opened(opened, opened.sizeBytes());
-            } catch (ExportRefusedException e) {
-                throw new CompletionException(e);
-            }
+        askRegistry(() -> {
+            BlockTarget opened = registry.open(name);
+            return new Opened(opened, opened.sizeBytes());
         }, (opened, error) -> {
             if (error != null) {
                 ctx.channel().attr(EXPORT).set(null);
                 refuseExport(option, name, error);
-            } else if (option == OPT_INFO) {
-                ctx.channel().attr(EXPORT).set(null);
-                replyExportInfo(option, opened.size());
             } else {
                 startTransmission(option, name, opened);
             }
@@ -407,15 +413,35 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
         log.debug("{}: serving export '{}'", ctx.channel().remoteAddress(), name);
     }
 
+    @FunctionalInterface
+    private interface RegistryCall<T> {
+        T call() throws ExportRefusedException;
+    }
+
+    /** {@link #offLoop} for a registry call, whose refusal reaches {@code then} as its error. */
+    private <T> void askRegistry(RegistryCall<T> call, BiConsumer<T, Throwable> then) {
+        offLoop(() -> {
+            try {
+                return call.call();
+            } catch (ExportRefusedException e) {
+                throw new CompletionException(e);
+            }
+        }, then);
+    }
+
     /**
      * Runs {@code work} on a virtual thread and hands its outcome to {@code then} on the event
-     * loop, with option decoding paused in between.
+     * loop, with option decoding paused in between. If the channel went away meanwhile (the
+     * client hung up, or {@link NbdServer#disconnect} closed it while {@code open()} was
+     * blocked), the outcome is dropped: such a connection must not start serving a target.
+     * The inactive check matters because this task may run before {@link #channelInactive}.
+     * Dropping an opened target leaks nothing, as the registry, not the connection, owns it.
      */
     private <T> void offLoop(Supplier<T> work, BiConsumer<T, Throwable> then) {
         optionPending = true;
         CompletableFuture.supplyAsync(work, executor).whenCompleteAsync((result, error) -> {
             optionPending = false;
-            if (phase == Phase.CLOSED) {
+            if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
                 return;
             }
             then.accept(result, error instanceof CompletionException ? error.getCause() : error);

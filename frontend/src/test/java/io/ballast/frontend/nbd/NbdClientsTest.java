@@ -54,7 +54,7 @@ class NbdClientsTest {
     }
 
     @Test
-    void nbdinfoListsExports() throws Exception {
+    void nbdinfoListsExportsWithoutOpeningThem() throws Exception {
         requireTool("nbdinfo");
         exports.add("vol2", 1L << 20);
 
@@ -65,6 +65,7 @@ class NbdClientsTest {
                 .containsPattern("\"export-name\":\\s*\"vol1\"")
                 .containsPattern("\"export-name\":\\s*\"vol2\"")
                 .containsPattern("\"export-size\":\\s*1048576");
+        assertThat(exports.opens).as("listing attaches no volume").hasValue(0);
     }
 
     @Test

@@ -246,6 +246,22 @@ class NbdProtocolTest {
     }
 
     @Test
+    void infoAnswersTheSizeWithoutOpeningTheExport() throws Exception {
+        exports.refuse("elsewhere", ExportRefusedException.Reason.POLICY, "volume elsewhere is attached on node-b");
+        try (RawNbdClient client = new RawNbdClient(exports.server.port())) {
+            assertThat(client.info("vol1")).isEqualTo(SIZE);
+            assertThatThrownBy(() -> client.info("nosuch")).hasMessageContaining("no volume named 'nosuch'");
+            assertThatThrownBy(() -> client.info("elsewhere")).hasMessageContaining("attached on node-b");
+            assertThat(exports.opens).hasValue(0);
+
+            // Still in the option phase: GO on the same connection is what opens.
+            assertThat(client.go("vol1")).isEqualTo(SIZE);
+            assertThat(exports.opens).hasValue(1);
+            assertThat(client.call(CMD_FLUSH, 1, 0, 0, null).error()).isZero();
+        }
+    }
+
+    @Test
     void unknownExportNameOptionHangsUp() throws Exception {
         try (RawNbdClient client = new RawNbdClient(exports.server.port())) {
             client.sendOption(Nbd.OPT_EXPORT_NAME, "nosuch".getBytes(UTF_8));

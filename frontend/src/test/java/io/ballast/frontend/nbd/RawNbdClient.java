@@ -64,6 +64,15 @@ final class RawNbdClient implements AutoCloseable {
 
     /** NBD_OPT_GO; returns the export size. */
     long go(String name) throws IOException {
+        return infoOrGo(Nbd.OPT_GO, name);
+    }
+
+    /** NBD_OPT_INFO; returns the export size and stays in the option phase. */
+    long info(String name) throws IOException {
+        return infoOrGo(Nbd.OPT_INFO, name);
+    }
+
+    private long infoOrGo(int option, String name) throws IOException {
         byte[] bytes = name.getBytes(UTF_8);
         byte[] data = new byte[4 + bytes.length + 2];
         data[0] = (byte) (bytes.length >>> 24);
@@ -71,12 +80,13 @@ final class RawNbdClient implements AutoCloseable {
         data[2] = (byte) (bytes.length >>> 8);
         data[3] = (byte) bytes.length;
         System.arraycopy(bytes, 0, data, 4, bytes.length);
-        sendOption(Nbd.OPT_GO, data);
+        sendOption(option, data);
         long size = -1;
         while (true) {
             OptionReply reply = readOptionReply();
             if (reply.isError()) {
-                throw new IOException("NBD_OPT_GO refused: " + new String(reply.data(), UTF_8));
+                throw new IOException((option == Nbd.OPT_GO ? "NBD_OPT_GO" : "NBD_OPT_INFO") + " refused: "
+                        + new String(reply.data(), UTF_8));
             }
             if (reply.type() == Nbd.REP_ACK) {
                 return size;

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** An NBD server on a loopback port with file-backed exports, for tests. */
 final class TestExports implements ExportRegistry, AutoCloseable {
@@ -15,6 +16,8 @@ final class TestExports implements ExportRegistry, AutoCloseable {
     private final Map<String, BlockTarget> targets = new ConcurrentHashMap<>();
     private final Map<String, ExportRefusedException> refusals = new ConcurrentHashMap<>();
     final NbdServer server;
+    /** Calls of {@link #open}, which attaches a volume in the real registry. */
+    final AtomicInteger opens = new AtomicInteger();
 
     TestExports(Path dir) throws IOException {
         this.dir = dir;
@@ -45,7 +48,17 @@ final class TestExports implements ExportRegistry, AutoCloseable {
     }
 
     @Override
+    public long exportSize(String exportName) throws ExportRefusedException {
+        return lookUp(exportName).sizeBytes();
+    }
+
+    @Override
     public BlockTarget open(String exportName) throws ExportRefusedException {
+        opens.incrementAndGet();
+        return lookUp(exportName);
+    }
+
+    private BlockTarget lookUp(String exportName) throws ExportRefusedException {
         ExportRefusedException refusal = refusals.get(exportName);
         if (refusal != null) {
             throw new ExportRefusedException(refusal.reason(), refusal.getMessage());
