@@ -1,7 +1,6 @@
 package io.ballast.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -96,6 +95,14 @@ public record VolumeSpec(String name, Long sizeBytes, String size, Integer repl,
     }
 
     private static List<String> copy(List<String> list) {
-        return list == null ? List.of() : List.copyOf(new ArrayList<>(list));
+        if (list == null) {
+            return List.of();
+        }
+        for (String item : list) {
+            if (item == null || item.isBlank()) {
+                throw new IllegalArgumentException("nodes, zones and racks must not contain empty names");
+            }
+        }
+        return List.copyOf(list);
     }
 }

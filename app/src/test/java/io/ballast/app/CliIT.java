@@ -96,6 +96,9 @@ class CliIT {
         Run.Result unreachable = Run.run(60, concat(DaemonProcess.programCommand(),
                 "--endpoint", "http://127.0.0.1:" + DaemonProcess.freePort(), "volume", "list"));
         expectError(unreachable, 1, "cannot reach Ballast");
+        Run.Result noScheme = Run.run(60, concat(DaemonProcess.programCommand(), "--endpoint", "localhost:9420",
+                "volume", "list"));
+        expectError(noScheme, 2, "not an http URL");
     }
 
     @Test
@@ -127,6 +130,9 @@ class CliIT {
             HttpResponse<String> odd = post(http, "/v1/volumes", "{\"name\":\"odd\",\"sizeBytes\":4097}");
             assertThat(odd.statusCode()).isEqualTo(400);
             assertThat(JSON.readTree(odd.body()).get("error").get("message").asText()).contains("multiple of 4 KiB");
+
+            HttpResponse<String> nullZone = post(http, "/v1/volumes", "{\"name\":\"z\",\"size\":\"4M\",\"zones\":[\"a\",null]}");
+            assertThat(nullZone.statusCode()).isEqualTo(400);
 
             HttpResponse<String> garbage = post(http, "/v1/volumes", "{not json");
             assertThat(garbage.statusCode()).isEqualTo(400);

@@ -24,6 +24,15 @@ final class ApiClient {
 
     ApiClient(String endpoint) {
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+        URI uri;
+        try {
+            uri = URI.create(this.endpoint);
+        } catch (IllegalArgumentException e) {
+            uri = null;
+        }
+        if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+            throw CliException.usage("endpoint '" + endpoint + "' is not an http URL; write e.g. http://127.0.0.1:9420");
+        }
     }
 
     String endpoint() {
@@ -101,10 +110,6 @@ final class ApiClient {
     }
 
     private URI uri(String path) {
-        try {
-            return URI.create(endpoint + path);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("endpoint '" + endpoint + "' is not a URL; write e.g. http://127.0.0.1:9420");
-        }
+        return URI.create(endpoint + path);
     }
 }

@@ -52,8 +52,11 @@ public final class Cli {
                 cmd.getErr().println("error: " + cli.getMessage());
                 return cli.exitCode();
             }
-            cmd.getErr().println("error: " + e);
-            e.printStackTrace(cmd.getErr());
+            cmd.getErr().println("error: unexpected failure: " + e + (System.getenv("BALLAST_DEBUG") == null
+                    ? "; run again with BALLAST_DEBUG=1 for details" : ""));
+            if (System.getenv("BALLAST_DEBUG") != null) {
+                e.printStackTrace(cmd.getErr());
+            }
             return CliException.FAILURE;
         });
         commandLine.setParameterExceptionHandler((e, args) -> {

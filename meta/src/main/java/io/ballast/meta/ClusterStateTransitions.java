@@ -22,6 +22,9 @@ import java.util.List;
  * advances to the index of the entry just applied.
  */
 public final class ClusterStateTransitions {
+  /** The store numbers a volume's 4 KiB blocks with 32 bits. */
+  static final long MAX_VOLUME_BYTES = 4096L << 32;
+
 
   /** The outcome of applying one command. */
   public record Applied(ClusterState state, CommandResult result) {
@@ -83,7 +86,8 @@ public final class ClusterStateTransitions {
     require(v != null, "CreateVolume without a volume");
     requireName(v.name(), "volume name");
     requireName(v.id(), "volume id");
-    require(v.sizeBytes() > 0, "volume " + v.name() + ": size must be positive, got " + v.sizeBytes());
+    require(v.sizeBytes() > 0 && v.sizeBytes() <= MAX_VOLUME_BYTES,
+        "volume " + v.name() + ": size must be positive and at most 16 TiB, got " + v.sizeBytes());
     require(v.repl() >= 1, "volume " + v.name() + ": repl must be at least 1, got " + v.repl());
     require(v.epoch() >= 0, "volume " + v.name() + ": negative epoch");
     // Epochs are issued only by AttachVolume, so that "attached" always means "holds the latest epoch".
@@ -109,6 +113,7 @@ public final class ClusterStateTransitions {
       throw new Rejected(CommandResult.invalid("volume " + v.name() + " cannot shrink from "
           + v.sizeBytes() + " to " + c.newSizeBytes() + " bytes"));
     }
+    require(c.newSizeBytes() <= MAX_VOLUME_BYTES, "volume " + v.name() + ": at most 16 TiB, got " + c.newSizeBytes());
     return ok(s.withVolume(v.withSizeBytes(c.newSizeBytes())));
   }
 

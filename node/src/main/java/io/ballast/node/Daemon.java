@@ -78,6 +78,8 @@ public final class Daemon implements AutoCloseable {
         meta = MetaStore.open(new MetaConfig(config.dataDir().resolve("meta"), config.name(), config.address(),
                 config.raftPort()));
         resources.add(meta);
+        // Pools this metadata store knew before this start: only there may reconcile delete.
+        java.util.Set<String> knownPools = meta.state().pools().keySet();
         long now = clock.millis();
         meta.submit(new Command.RegisterNode(new NodeRecord(config.name(), config.address(), config.apiPort(),
                 config.nbdPort(), config.peerPort(), config.raftPort(), config.labels(), now, now)));
@@ -91,7 +93,7 @@ public final class Daemon implements AutoCloseable {
                 p -> sink.pool(p.id(), p.dir().toString(), p.capacityBytes(), p.usedBytes())));
         VolumeService volumes = new VolumeService(config, meta, pools, metrics, clock);
         resources.add(volumes);
-        volumes.reconcile();
+        volumes.reconcile(knownPools);
 
         nbd = NbdServer.start(new InetSocketAddress(config.address(), config.nbdPort()), new NbdExports(volumes));
         resources.add(nbd);

@@ -77,6 +77,21 @@ final class Placement {
         return choices;
     }
 
+    /** Refuses to grow a volume beyond what its pools may still promise. */
+    void checkGrowth(VolumeRecord volume, long newSize, ClusterState state) {
+        Map<String, Long> provisioned = provisionedByPool(state);
+        long growth = newSize - volume.sizeBytes();
+        for (io.ballast.meta.ReplicaRecord replica : volume.replicas()) {
+            PoolRecord pool = state.pools().get(replica.pool());
+            if (pool != null && room(pool, provisioned) < growth) {
+                throw new ApiException(ErrorCodes.NO_SPACE, "volume " + volume.name() + " cannot grow by "
+                        + Sizes.format(growth) + ": pool " + pool.id() + " on " + pool.node() + " has "
+                        + Sizes.format(Math.max(0, room(pool, provisioned))) + " of room (" + fmt(overcommit)
+                        + " times its capacity, less what its volumes were promised)");
+            }
+        }
+    }
+
     private long maxPromisable(ClusterState state, VolumeSpec spec) {
         long max = 0;
         for (PoolRecord pool : state.pools().values()) {

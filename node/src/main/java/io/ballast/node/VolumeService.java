@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * steps never leaves metadata pointing at data that is not there:
  * <ul>
  *   <li>create, clone, snapshot: the store first, then the metadata. A crash in between leaves
- *       an unreferenced replica or snapshot, which {@link #reconcile} reports or removes;</li>
+ *       an unreferenced replica or snapshot, which {@link #reconcile} removes at the next start;</li>
  *   <li>delete, snapshot delete, resize: the metadata first, then the store; {@link #reconcile}
  *       finishes the store's half at the next start.</li>
  * </ul>
@@ -144,8 +144,9 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.invalid("volume " + name + " is " + volume.sizeBytes() + " bytes; it can only grow,"
                         + " and " + newSize + " is smaller");
             }
-            commit(new Command.ResizeVolume(name, newSize));
             Replica replica = localReplica(volume);
+            placement.checkGrowth(volume, newSize, state());
+            commit(new Command.ResizeVolume(name, newSize));
             io(() -> replica.grow(newSize));
             return inspect(name);
         });
@@ -156,7 +157,7 @@ public final class VolumeService implements AutoCloseable {
             Names.checkVolumeName(newName);
             return null;
         });
-        return locked(source, () -> {
+        return locked(source, newName, () -> {
             ClusterState state = state();
             VolumeRecord origin = volume(state, source);
             if (state.volumes().containsKey(newName)) {
@@ -176,14 +177,37 @@ public final class VolumeService implements AutoCloseable {
             Pool pool = pool(placed.pool());
             String id = UUID.randomUUID().toString();
             String fromSnapshot = snap;
-            io(() -> pool.cloneFrom(origin.id(), fromSnapshot, id));
+            try {
+                io(() -> pool.cloneFrom(origin.id(), fromSnapshot, id));
+            } catch (ApiException e) {
+                if (snapshot == null) {
+                    undoImplicitSnapshot(source, fromSnapshot);
+                }
+                throw e;
+            }
             VolumeRecord clone = new VolumeRecord(id, newName, origin.sizeBytes(), origin.repl(), origin.cos(),
                     origin.fs(), origin.labels(), clock.millis(), origin.replicas().stream()
                             .map(r -> new ReplicaRecord(r.node(), r.pool(), "in-sync")).toList(),
                     null, 0, List.of(), source, fromSnapshot);
-            commitOrUndo(new Command.CreateVolume(clone), () -> pool.delete(id));
+            try {
+                commitOrUndo(new Command.CreateVolume(clone), () -> pool.delete(id));
+            } catch (ApiException e) {
+                if (snapshot == null && !e.code().equals(ErrorCodes.UNAVAILABLE)) {
+                    undoImplicitSnapshot(source, fromSnapshot);
+                }
+                throw e;
+            }
             return view(clone, state());
         });
+    }
+
+    /** A clone that failed leaves no trace: not even the snapshot it took to stand on. */
+    private void undoImplicitSnapshot(String volume, String snapshot) {
+        try {
+            deleteSnapshotLocked(volume(state(), volume), snapshot);
+        } catch (RuntimeException e) {
+            log.error("volume {}: could not remove snapshot {} after a failed clone: {}", volume, snapshot, e.getMessage());
+        }
     }
 
     public VolumeView restore(String name, String snapshot) {
@@ -247,9 +271,12 @@ public final class VolumeService implements AutoCloseable {
                         + "; detach it through that node's API");
             }
             onDetach.accept(name);
-            VolumeTarget target = targets.remove(name);
+            VolumeTarget target = targets.get(name);
             if (target != null) {
+                // A failed flush keeps the target (closed to IO) so that a retried detach
+                // flushes again instead of reporting a volume detached that is not durable.
                 io(target::close);
+                targets.remove(name, target);
             }
             commit(new Command.DetachVolume(name));
             return inspect(name);
@@ -301,64 +328,94 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.notFound("volume " + volumeName + " has no snapshot " + snapshot
                         + " (ballast snapshot list " + volumeName + ")");
             }
-            commit(new Command.DeleteSnapshot(volumeName, snapshot));
-            Replica replica = localReplica(volume);
-            io(() -> replica.deleteSnapshot(snapshot));
+            deleteSnapshotLocked(volume, snapshot);
             return null;
         });
+    }
+
+    private void deleteSnapshotLocked(VolumeRecord volume, String snapshot) {
+        commit(new Command.DeleteSnapshot(volume.name(), snapshot));
+        Replica replica = localReplica(volume);
+        io(() -> replica.deleteSnapshot(snapshot));
     }
 
     // ---- start-up ------------------------------------------------------------------------
 
     /**
-     * Brings the pools in line with the metadata after a restart: finishes resizes and snapshot
-     * deletions that were committed but not applied, removes snapshots that were never
-     * committed, and reports replicas that the metadata does not know or that are missing.
+     * Brings the pools in line with the metadata after a restart: finishes resizes that were
+     * committed but not applied, removes snapshots the metadata does not have (never committed,
+     * or committed deleted), and deletes replicas that belong to no volume (a create that never
+     * committed, or a delete that did). Replicas are deleted only from pools the metadata knew
+     * before this start: a pool found by a metadata store that has never seen it (one rebuilt
+     * from scratch, say) keeps everything, and the log says so.
      */
-    public void reconcile() {
+    public void reconcile(Set<String> knownPools) {
         ClusterState state = state();
         Set<String> known = new java.util.HashSet<>();
         for (VolumeRecord volume : state.volumes().values()) {
             for (ReplicaRecord placed : volume.replicas()) {
                 Pool pool = pools.get(placed.pool());
                 if (pool == null) {
+                    if (placed.node().equals(config.name())) {
+                        log.error("volume {}: its replica is in pool {}, which this node did not open", volume.name(),
+                                placed.pool());
+                    }
                     continue;
                 }
                 known.add(volume.id());
-                Replica replica;
                 try {
-                    replica = pool.replica(volume.id());
-                } catch (NoSuchReplicaException e) {
-                    log.error("volume {}: its replica {} is missing from pool {}; its data is not on this node",
-                            volume.name(), volume.id(), pool.dir());
-                    continue;
-                }
-                try {
-                    if (replica.sizeBytes() < volume.sizeBytes()) {
-                        log.info("volume {}: finishing a resize to {} bytes", volume.name(), volume.sizeBytes());
-                        replica.grow(volume.sizeBytes());
-                    }
-                    Set<String> committed = new java.util.HashSet<>();
-                    volume.snapshots().forEach(s -> committed.add(s.name()));
-                    for (String snapshot : replica.snapshots()) {
-                        if (!committed.contains(snapshot)) {
-                            log.info("volume {}: removing snapshot {} that was never committed (or whose delete was)",
-                                    volume.name(), snapshot);
-                            replica.deleteSnapshot(snapshot);
-                        }
-                    }
-                } catch (IOException e) {
-                    log.error("volume {}: could not reconcile replica {}: {}", volume.name(), volume.id(), e.getMessage());
+                    reconcile(volume, pool);
+                } catch (IOException | RuntimeException e) {
+                    log.error("volume {}: could not reconcile its replica {}: {}", volume.name(), volume.id(), e.toString());
                 }
             }
         }
         for (Pool pool : pools.values()) {
             for (String id : pool.replicaIds()) {
-                if (!known.contains(id)) {
-                    log.warn("pool {}: replica {} belongs to no volume (left by an interrupted create or delete);"
-                            + " it is kept, and uses {} bytes", pool.dir(), id, replicaUsed(pool, id));
+                if (known.contains(id)) {
+                    continue;
+                }
+                if (!knownPools.contains(pool.id())) {
+                    log.warn("pool {}: replica {} belongs to no volume this cluster knows; it is kept (the pool is new"
+                            + " to this metadata store)", pool.dir(), id);
+                    continue;
+                }
+                try {
+                    log.info("pool {}: deleting replica {}, which belongs to no volume (an interrupted create or"
+                            + " delete)", pool.dir(), id);
+                    pool.delete(id);
+                } catch (IOException e) {
+                    log.error("pool {}: could not delete replica {}: {}", pool.dir(), id, e.getMessage());
                 }
             }
+        }
+    }
+
+    private void reconcile(VolumeRecord volume, Pool pool) throws IOException {
+        Replica replica;
+        try {
+            replica = pool.replica(volume.id());
+        } catch (NoSuchReplicaException e) {
+            log.error("volume {}: its replica {} is missing from pool {}; its data is not on this node",
+                    volume.name(), volume.id(), pool.dir());
+            return;
+        }
+        if (replica.sizeBytes() < volume.sizeBytes()) {
+            log.info("volume {}: finishing a resize to {} bytes", volume.name(), volume.sizeBytes());
+            replica.grow(volume.sizeBytes());
+        }
+        Set<String> committed = new java.util.HashSet<>();
+        volume.snapshots().forEach(s -> committed.add(s.name()));
+        for (String snapshot : replica.snapshots()) {
+            if (!committed.remove(snapshot)) {
+                log.info("volume {}: removing snapshot {}, whose creation was never committed (or whose deletion was)",
+                        volume.name(), snapshot);
+                replica.deleteSnapshot(snapshot);
+            }
+        }
+        for (String lost : committed) {
+            log.error("volume {}: snapshot {} is in the metadata but not in pool {}; restoring or cloning it will fail",
+                    volume.name(), lost, pool.dir());
         }
     }
 
@@ -440,11 +497,20 @@ public final class VolumeService implements AutoCloseable {
         return result;
     }
 
-    /** Commits, or if the commit fails, undoes the store's half before reporting the failure. */
+    /**
+     * Commits, or if the metadata store refused the command, undoes the store's half before
+     * reporting the failure. When the store did not answer the command may still commit, so
+     * nothing is undone: {@link #reconcile} removes the store's half at the next start if the
+     * command never made it.
+     */
     private void commitOrUndo(Command command, IoAction undo) {
         try {
             commit(command);
-        } catch (RuntimeException e) {
+        } catch (ApiException e) {
+            if (e.code().equals(ErrorCodes.UNAVAILABLE)) {
+                throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage() + "; the change may still take effect:"
+                        + " check with 'ballast volume inspect' before you retry", e);
+            }
             try {
                 undo.run();
             } catch (IOException undoFailed) {
@@ -464,17 +530,24 @@ public final class VolumeService implements AutoCloseable {
 
     private Replica localReplica(VolumeRecord volume) {
         for (ReplicaRecord placed : volume.replicas()) {
+            if (!placed.node().equals(config.name())) {
+                continue;
+            }
             Pool pool = pools.get(placed.pool());
-            if (pool != null) {
-                try {
-                    return pool.replica(volume.id());
-                } catch (NoSuchReplicaException e) {
-                    throw new ApiException(ErrorCodes.INTERNAL, "volume " + volume.name() + ": its replica is missing"
-                            + " from pool " + pool.dir() + "; see the node log");
-                }
+            if (pool == null) {
+                throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": its replica is in pool "
+                        + placed.pool() + ", which node " + config.name() + " did not open; restart the node with"
+                        + " that pool's --pool");
+            }
+            try {
+                return pool.replica(volume.id());
+            } catch (NoSuchReplicaException e) {
+                throw new ApiException(ErrorCodes.INTERNAL, "volume " + volume.name() + ": its replica is missing"
+                        + " from pool " + pool.dir() + "; see the node log");
             }
         }
-        throw ApiException.invalid("volume " + volume.name() + " has no replica on node " + config.name());
+        throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + " has no replica on node "
+                + config.name() + "; replicas on other nodes need replication, which is not built yet");
     }
 
     private Pool pool(String id) {
@@ -500,13 +573,34 @@ public final class VolumeService implements AutoCloseable {
     }
 
     private <T> T locked(String volume, java.util.function.Supplier<T> action) {
-        ReentrantLock lock = locks[Math.floorMod(volume.hashCode(), LOCK_STRIPES)];
+        ReentrantLock lock = locks[stripe(volume)];
         lock.lock();
         try {
             return action.get();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Holds the locks of two volume names, taken in stripe order so two callers never deadlock. */
+    private <T> T locked(String first, String second, java.util.function.Supplier<T> action) {
+        int a = Math.min(stripe(first), stripe(second));
+        int b = Math.max(stripe(first), stripe(second));
+        locks[a].lock();
+        try {
+            locks[b].lock(); // reentrant: the same stripe twice is fine
+            try {
+                return action.get();
+            } finally {
+                locks[b].unlock();
+            }
+        } finally {
+            locks[a].unlock();
+        }
+    }
+
+    private static int stripe(String volume) {
+        return Math.floorMod(volume.hashCode(), LOCK_STRIPES);
     }
 
     private static <T> T valid(java.util.function.Supplier<T> check) {

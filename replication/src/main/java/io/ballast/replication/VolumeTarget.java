@@ -9,9 +9,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The single coordinator of one attached volume: every frontend request for the volume passes
- * through here. It holds the attachment's fencing epoch and, once {@link #close closed} (on
- * detach, or when the attachment is fenced), refuses IO: a closed target never acknowledges
- * another write.
+ * through here. It carries the epoch of the attachment it serves (replicas will check it once
+ * replication lands) and, once {@link #close closed} on detach, refuses IO: a closed target
+ * never acknowledges another write.
  *
  * <p>On one host the volume has one replica, the local one, so a request is applied to it
  * directly. Replicated IO (ordered streams to remote replicas, the in-sync set) plugs in here
@@ -28,6 +28,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     // in-flight requests to finish and no request can start after it.
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private volatile boolean closed;
+    /** Whether the flush that ends a close succeeded; guarded by the gate's write lock. */
+    private boolean drained;
 
     public VolumeTarget(String volume, long epoch, Replica replica, IoObserver observer) {
         this.volume = volume;
@@ -80,7 +82,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     /**
      * Stops accepting requests, waits for the ones in flight, and flushes, so that a detach
-     * leaves every acknowledged write durable. Idempotent.
+     * leaves every acknowledged write durable. If the flush fails the target stays closed to IO
+     * and a later close tries the flush again; once one succeeded, close does nothing.
      */
     @Override
     public void close() throws IOException {
@@ -94,9 +97,10 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             throw new IOException("interrupted while detaching volume " + volume, e);
         }
         try {
-            if (!closed) {
-                closed = true;
+            closed = true;
+            if (!drained) {
                 replica.flush();
+                drained = true;
             }
         } finally {
             gate.writeLock().unlock();
