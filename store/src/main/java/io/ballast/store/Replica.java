@@ -22,11 +22,22 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Locking: every IO holds the shared side of {@link #structure}; a change of the chain
  * (snapshot, restore, the switch at the end of a merge, delete, close) holds the exclusive
  * side, so an IO sees one chain from start to end. Writers to the head also lock the stripes
- * of the blocks they touch, which makes "read old block, merge, write whole block" atomic
- * against other writers and against a merge copying into the head, while plain reads take
- * no stripe at all.
+ * of the blocks they touch, one chunk of at most {@link #CHUNK_BLOCKS} at a time, which makes
+ * "read old block, merge, write whole block" atomic against other writers and against a merge
+ * copying into the head, while plain reads take no stripe at all.
  */
 public final class Replica {
+    /**
+     * Most blocks a write or discard holds stripes for at once. The stripes are shared by
+     * every replica of the pool, so one request over thousands of blocks (NBD allows 32 MiB
+     * writes and 4 GiB trims) would lock them all and stall IO on every volume of the pool
+     * until it finished. NBD does not make a request atomic, so large ones go chunk by chunk,
+     * each with its own stripes and its own exact space reservation; a failure leaves the
+     * chunks before it done. Chunks are aligned to multiples of this, so a chunk boundary
+     * inside a request is always a block boundary.
+     */
+    static final int CHUNK_BLOCKS = 256;
+
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BLOCK));
 
@@ -110,37 +121,16 @@ public final class Replica {
         try {
             ensureOpen();
             Layer[] layers = chain;
-            Layer head = layers[0];
-            long first = offset >>> SHIFT;
-            long last = (offset + length - 1) >>> SHIFT;
-            pool.stripes.lock(salt, first, last);
-            try {
-                long fresh = 0;
-                for (long b = first; b <= last; b++) {
-                    if (!head.holds(b)) {
-                        fresh++;
-                    }
-                }
-                pool.space.reserve(fresh);
-                try {
-                    writeRange(layers, offset, src, src.position(), length);
-                } catch (IOException | RuntimeException e) {
-                    undo(head, first, last, fresh, e);
-                    throw e;
-                }
-                long added = 0;
-                for (long b = first; b <= last; b++) {
-                    if (head.markPresent(b)) {
-                        added++;
-                    }
-                }
-                pool.space.release(fresh - added);
-                src.position(src.limit());
-            } finally {
-                pool.stripes.unlock(salt, first, last);
+            long end = offset + length;
+            int srcStart = src.position();
+            for (long position = offset; position < end; ) {
+                long chunkEnd = chunkEnd(position, end);
+                writeChunk(layers, position, src, srcStart + (int) (position - offset), (int) (chunkEnd - position));
+                position = chunkEnd;
             }
+            src.position(src.limit());
             if (fua) {
-                head.force();
+                layers[0].force();
             }
         } finally {
             shared.unlock();
@@ -201,10 +191,7 @@ public final class Replica {
 
     private void discard(long offset, long length, boolean exact, boolean fua) throws IOException {
         checkRange(offset, length);
-        long end = offset + length;
-        long wholeFirst = (offset + OFFSET_MASK) >>> SHIFT;
-        long wholeEnd = end >>> SHIFT; // exclusive
-        if (length == 0 || (!exact && wholeFirst >= wholeEnd)) {
+        if (length == 0) {
             return;
         }
         Lock shared = structure.readLock();
@@ -212,47 +199,101 @@ public final class Replica {
         try {
             ensureOpen();
             Layer[] layers = chain;
-            Layer head = layers[0];
-            long first = offset >>> SHIFT;
-            long last = (end - 1) >>> SHIFT;
-            pool.stripes.lock(salt, first, last);
-            try {
-                long fresh = 0;
-                for (long b = first; b <= last; b++) {
-                    boolean whole = b >= wholeFirst && b < wholeEnd;
-                    if (!head.holds(b) && (whole || exact) && topmost(layers, 1, b) != null) {
-                        fresh++; // a shadow block of zeroes, or a partial block copied up
-                    }
-                }
-                pool.space.reserve(fresh);
-                Reservation reservation = new Reservation(fresh);
-                try {
-                    long position = offset;
-                    if (exact && (offset & OFFSET_MASK) != 0) {
-                        long to = Math.min(end, wholeFirst << SHIFT);
-                        zeroPartial(layers, offset, (int) (to - offset), reservation);
-                        position = to;
-                    }
-                    if (wholeFirst < wholeEnd) {
-                        discardWhole(layers, wholeFirst, wholeEnd, reservation);
-                        position = wholeEnd << SHIFT;
-                    }
-                    if (exact && position < end) {
-                        zeroPartial(layers, position, (int) (end - position), reservation);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    undo(head, first, last, reservation.left, e);
-                    throw e;
-                }
-                pool.space.release(reservation.left);
-            } finally {
-                pool.stripes.unlock(salt, first, last);
+            long end = offset + length;
+            for (long position = offset; position < end; ) {
+                long chunkEnd = chunkEnd(position, end);
+                discardChunk(layers, position, chunkEnd, exact);
+                position = chunkEnd;
             }
             if (fua) {
-                head.force();
+                layers[0].force();
             }
         } finally {
             shared.unlock();
+        }
+    }
+
+    /** The end of the chunk that {@code position} is in, or {@code end} if that comes first. */
+    private static long chunkEnd(long position, long end) {
+        long nextChunk = ((position >>> SHIFT) / CHUNK_BLOCKS + 1) * CHUNK_BLOCKS;
+        return Math.min(end, nextChunk << SHIFT);
+    }
+
+    /** Writes src[srcOffset, srcOffset+length), which lies within one chunk, at {@code offset}. */
+    private void writeChunk(Layer[] layers, long offset, ByteBuffer src, int srcOffset, int length)
+            throws IOException {
+        Layer head = layers[0];
+        long first = offset >>> SHIFT;
+        long last = (offset + length - 1) >>> SHIFT;
+        pool.stripes.lock(salt, first, last);
+        try {
+            long fresh = 0;
+            for (long b = first; b <= last; b++) {
+                if (!head.holds(b)) {
+                    fresh++;
+                }
+            }
+            pool.space.reserve(fresh);
+            try {
+                writeRange(layers, offset, src, srcOffset, length);
+            } catch (IOException | RuntimeException e) {
+                undo(head, first, last, fresh, e);
+                throw e;
+            }
+            long added = 0;
+            for (long b = first; b <= last; b++) {
+                if (head.markPresent(b)) {
+                    added++;
+                }
+            }
+            pool.space.release(fresh - added);
+        } finally {
+            pool.stripes.unlock(salt, first, last);
+        }
+    }
+
+    /** Discards [offset, end), which lies within one chunk; see {@link #trim} and {@link #writeZeroes}. */
+    private void discardChunk(Layer[] layers, long offset, long end, boolean exact) throws IOException {
+        long wholeFirst = (offset + OFFSET_MASK) >>> SHIFT;
+        long wholeEnd = end >>> SHIFT; // exclusive
+        if (!exact && wholeFirst >= wholeEnd) {
+            return; // only part of a block, which trim leaves alone
+        }
+        Layer head = layers[0];
+        long first = offset >>> SHIFT;
+        long last = (end - 1) >>> SHIFT;
+        pool.stripes.lock(salt, first, last);
+        try {
+            long fresh = 0;
+            for (long b = first; b <= last; b++) {
+                boolean whole = b >= wholeFirst && b < wholeEnd;
+                if (!head.holds(b) && (whole || exact) && topmost(layers, 1, b) != null) {
+                    fresh++; // a shadow block of zeroes, or a partial block copied up
+                }
+            }
+            pool.space.reserve(fresh);
+            Reservation reservation = new Reservation(fresh);
+            try {
+                long position = offset;
+                if (exact && (offset & OFFSET_MASK) != 0) {
+                    long to = Math.min(end, wholeFirst << SHIFT);
+                    zeroPartial(layers, offset, (int) (to - offset), reservation);
+                    position = to;
+                }
+                if (wholeFirst < wholeEnd) {
+                    discardWhole(layers, wholeFirst, wholeEnd, reservation);
+                    position = wholeEnd << SHIFT;
+                }
+                if (exact && position < end) {
+                    zeroPartial(layers, position, (int) (end - position), reservation);
+                }
+            } catch (IOException | RuntimeException e) {
+                undo(head, first, last, reservation.left, e);
+                throw e;
+            }
+            pool.space.release(reservation.left);
+        } finally {
+            pool.stripes.unlock(salt, first, last);
         }
     }
 

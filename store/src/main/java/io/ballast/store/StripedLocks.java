@@ -8,6 +8,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * mixes in its own salt, so two replicas' hot blocks rarely share a stripe. Consecutive
  * blocks map to consecutive stripes and a range's stripes are always taken in ascending
  * order, so two threads locking overlapping ranges cannot deadlock.
+ *
+ * <p>A range of {@value #STRIPES} blocks or more takes every stripe, stalling every replica of
+ * the pool; callers keep their ranges short (see {@link Replica#CHUNK_BLOCKS}).
  */
 final class StripedLocks {
     private static final int STRIPES = 4096;
@@ -50,6 +53,17 @@ final class StripedLocks {
             unlockSpan(0, to);
             unlockSpan(from, MASK);
         }
+    }
+
+    /** How many stripes are locked right now, by any thread; lets tests see what a call holds. */
+    int lockedStripes() {
+        int n = 0;
+        for (ReentrantLock lock : locks) {
+            if (lock.isLocked()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private void lockSpan(int from, int to) {
