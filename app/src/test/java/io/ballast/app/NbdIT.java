@@ -107,7 +107,7 @@ class NbdIT {
         cli.run("volume", "create", "fio", "--size", "64M").ok();
         Run.Result fio = Run.run(300, List.of("fio", "--name=ballast", "--ioengine=nbd", "--uri=" + daemon.nbdUri("fio"),
                 "--rw=randwrite", "--bs=4k", "--size=32m", "--iodepth=16", "--verify=crc32c", "--do_verify=1",
-                "--verify_fatal=1", "--randseed=7")).ok();
+                "--verify_fatal=1", "--randseed=7", "--verify_state_save=0", "--directory=" + dir)).ok();
         assertThat(fio.out()).contains("err= 0");
         assertThat(fio.out() + fio.err()).doesNotContain("bad magic").doesNotContain("verify failed");
     }
