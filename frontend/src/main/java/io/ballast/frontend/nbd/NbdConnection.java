@@ -63,8 +63,9 @@ import org.slf4j.LoggerFactory;
  * One NBD connection: the fixed-newstyle handshake, then the transmission phase.
  *
  * <p>All state is confined to the channel's event loop. Anything that may block (the
- * registry, the target) runs on a virtual thread, and its outcome comes back to the loop.
- * Requests are served concurrently and answered in completion order.
+ * registry, the target) runs on a virtual thread, and its outcome comes back to the loop;
+ * the one exception is a plain READ or WRITE alone on its connection, served inline (see
+ * {@code execute}). Requests are served concurrently and answered in completion order.
  *
  * <p>Backpressure: the handler decodes its own cumulation instead of extending
  * {@link ByteToMessageDecoder}, so that it can stop decoding mid-buffer. With
@@ -562,6 +563,15 @@ final class NbdConnection extends ChannelInboundHandlerAdapter {
     private void execute(Request request) {
         BlockTarget target = this.target;
         String exportName = this.exportName;
+        if (inFlight == 1 && request.runsInline()) {
+            // Alone on its connection (queue depth 1), a plain READ or WRITE is served right here:
+            // handing it to a virtual thread and its reply back to this loop cost two thread
+            // wake-ups, which at QD1 were most of the latency (A/B in docs/benchmarks.md).
+            // The price is that other connections on this loop wait for one page-cache read
+            // or write; FLUSH, FUA and deeper queues still go to virtual threads.
+            writeReply(request.execute(target, ctx.alloc(), exportName), request.bufferedBytes());
+            return;
+        }
         try {
             executor.execute(() -> {
                 if (!ctx.channel().isActive()) {

@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * An NBD server (fixed-newstyle handshake, simple replies) for the exports of an
  * {@link ExportRegistry}.
  *
- * <p>Each connection may pipeline requests; they run concurrently on virtual threads and are
- * answered as they complete. READ and WRITE are limited to 32 MiB each; an over-long or
+ * <p>Each connection may pipeline requests; they run concurrently on virtual threads (a lone
+ * READ or WRITE inline on the event loop) and are answered as they complete. READ and WRITE are limited to 32 MiB each; an over-long or
  * out-of-range WRITE has its payload read and dropped and gets {@code EINVAL}, so the
  * connection stays usable. A request that breaks the protocol (bad magic) closes its
  * connection only.
