@@ -103,6 +103,23 @@ class NbdIT {
     }
 
     @Test
+    void qemuImgConvertsIntoAVolumeAndComparesEqual() throws Exception {
+        cli.run("volume", "create", "image", "--size", "32M").ok();
+        Path source = dir.resolve("source.img");
+        byte[] content = new byte[32 << 20];
+        new Random(3).nextBytes(content);
+        java.util.Arrays.fill(content, 8 << 20, 16 << 20, (byte) 0); // a hole for qemu-img to skip
+        Files.write(source, content);
+        String uri = daemon.nbdUri("image");
+        assertThat(Run.run(60, List.of("qemu-img", "info", "--output=json", uri)).ok().out())
+                .contains("\"virtual-size\": " + (32 << 20));
+        Run.run(120, List.of("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.toString(), uri)).ok();
+        assertThat(Run.run(120, List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri))
+                .ok().out()).contains("Images are identical");
+        Files.delete(source);
+    }
+
+    @Test
     void fioNbdEngineVerifiesEveryBlock() {
         cli.run("volume", "create", "fio", "--size", "64M").ok();
         Run.Result fio = Run.run(300, List.of("fio", "--name=ballast", "--ioengine=nbd", "--uri=" + daemon.nbdUri("fio"),
