@@ -15,7 +15,7 @@ public final class Sizes {
     public static final long MAX_VOLUME = BLOCK << 32;
 
     private static final Pattern SIZE =
-            Pattern.compile("(\\d{1,19})\\s*([KMGT](?:I?B)?|B)?", Pattern.CASE_INSENSITIVE);
+            Pattern.compile("(\\d{1,19})\\s*([KMGT](?:iB)?|B)?", Pattern.CASE_INSENSITIVE);
 
     private Sizes() {}
 
@@ -25,6 +25,10 @@ public final class Sizes {
             throw new IllegalArgumentException("size is missing: give a whole number with an optional unit, e.g. 10G");
         }
         Matcher m = SIZE.matcher(text.trim());
+        if (text.trim().matches("(?i)\\d+\\s*[KMGT]B")) {
+            throw new IllegalArgumentException("size '" + text + "': units are binary; write K, M, G, T or KiB,"
+                    + " MiB, GiB, TiB (e.g. 10G or 10GiB)");
+        }
         if (!m.matches()) {
             throw new IllegalArgumentException("size '" + text + "' is not a whole number with an optional unit"
                     + " K, M, G, T (or KiB, MiB, GiB, TiB), e.g. 10G");

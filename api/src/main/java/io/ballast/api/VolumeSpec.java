@@ -24,6 +24,9 @@ public record VolumeSpec(String name, Long sizeBytes, String size, Integer repl,
     public VolumeSpec withDefaults() {
         Names.checkVolumeName(name);
         long bytes;
+        if (sizeBytes != null && size != null) {
+            throw new IllegalArgumentException("give either size or sizeBytes, not both");
+        }
         if (sizeBytes != null) {
             bytes = sizeBytes;
             Sizes.checkVolumeSize(bytes, Long.toString(bytes));

@@ -11,11 +11,15 @@ import java.util.Map;
  * @param nbd        the NBD URI while attached, else null
  * @param epoch      the fencing epoch of the current (or last) attachment
  * @param createdAt  RFC 3339
+ * @param device     the block device (/dev/loopN) while attached as one on its node, else null
+ * @param mounts     where it is mounted on its node
+ * @param hostError  why that device or those mounts no longer work (after a node restart), else null
  */
 public record VolumeView(String name, String id, long sizeBytes, int repl, String cos, String fs,
                          String state, String attachedNode, String nbd, long epoch,
                          List<ReplicaView> replicas, long usedBytes, List<String> snapshots,
-                         Map<String, String> labels, String createdAt, String source) {
+                         Map<String, String> labels, String createdAt, String source,
+                         String device, List<String> mounts, String hostError) {
 
     public record ReplicaView(String node, String pool, String state, long usedBytes) {}
 }

@@ -23,6 +23,7 @@ class SizesTest {
     @Test
     void rejectsWhatIsNotASize() {
         assertThatThrownBy(() -> Sizes.parse("ten")).hasMessageContaining("not a whole number");
+        assertThatThrownBy(() -> Sizes.parse("10GB")).hasMessageContaining("units are binary");
         assertThatThrownBy(() -> Sizes.parse("1.5G")).hasMessageContaining("not a whole number");
         assertThatThrownBy(() -> Sizes.parse("-1G")).hasMessageContaining("not a whole number");
         assertThatThrownBy(() -> Sizes.parse("99999999999T")).hasMessageContaining("too large");

@@ -14,6 +14,7 @@ public final class Main {
     public static void main(String[] args) {
         CommandLine commandLine = Cli.commandLine(selfCommand());
         commandLine.getSubcommands().get("node").addSubcommand("start", new NodeStartCommand());
+        Cli.addHelpOptions(commandLine);
         int exit = commandLine.execute(args);
         if (!NodeStartCommand.running()) {
             System.exit(exit);

@@ -57,6 +57,10 @@ final class NodeStartCommand implements Callable<Integer> {
     @Option(names = "--join", paramLabel = "HOST:API_PORT", description = "join an existing cluster")
     String join;
 
+    @Option(names = "--dev-dir", paramLabel = "DIR",
+            description = "where the FUSE mount of volume block files goes (default: DATA/dev)")
+    Path devDir;
+
     static boolean running() {
         return running;
     }
@@ -82,7 +86,7 @@ final class NodeStartCommand implements Callable<Integer> {
         String nodeName = name != null ? name : java.net.InetAddress.getLocalHost().getHostName();
         NodeConfig config = new NodeConfig(data.toAbsolutePath(), nodeName, address, apiPort, nbdPort, peerPort,
                 raftPort, pools.stream().map(NodeConfig.PoolConfig::parse).toList(), labels, join, poolSizeBytes,
-                overcommit);
+                overcommit, devDir == null ? null : devDir.toAbsolutePath());
         Daemon daemon;
         try {
             daemon = Daemon.start(config);

@@ -81,6 +81,9 @@ class CliIT {
         expectError(cli.run("volume", "create", "taken", "--size", "64M"), 1, "already exists");
         expectError(cli.run("volume", "create", "odd", "--size", "4097"), 2, "multiple of 4 KiB");
         expectError(cli.run("volume", "create", "zero", "--size", "0"), 2, "greater than zero");
+        expectError(cli.run("volume", "create", "gb", "--size", "10GB"), 2, "units are binary");
+        expectError(cli.run("volume", "create", "zoned", "--size", "64M", "--zones", "z9"), 2, "found none");
+        assertThat(cli.run("volume", "create", "--help").ok().out()).contains("Usage: ballast volume create");
         expectError(cli.run("volume", "create", "huge", "--size", "16T"), 2, "room for 16 TiB");
         expectError(cli.run("volume", "create", "huger", "--size", "17T"), 2, "largest volume");
         expectError(cli.run("volume", "create", "two", "--size", "64M", "--repl", "2"), 2, "need 2 nodes");
@@ -133,6 +136,11 @@ class CliIT {
 
             HttpResponse<String> nullZone = post(http, "/v1/volumes", "{\"name\":\"z\",\"size\":\"4M\",\"zones\":[\"a\",null]}");
             assertThat(nullZone.statusCode()).isEqualTo(400);
+
+            HttpResponse<String> noRoute = http.send(HttpRequest.newBuilder(URI.create(daemon.endpoint() + "/v1/nope"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(noRoute.statusCode()).isEqualTo(404);
+            assertThat(JSON.readTree(noRoute.body()).get("error").get("code").asText()).isEqualTo("NOT_FOUND");
 
             HttpResponse<String> garbage = post(http, "/v1/volumes", "{not json");
             assertThat(garbage.statusCode()).isEqualTo(400);

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -33,9 +34,13 @@ final class DaemonExtension implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void afterAll(ExtensionContext context) throws IOException {
+        // Mounts and loop devices first, while the daemon still serves them, then again after.
+        List<String> loops = HostCleanup.under(dir);
         if (daemon != null) {
             daemon.close();
         }
+        HostCleanup.under(dir);
+        HostCleanup.detach(loops);
         deleteTree(dir);
     }
 

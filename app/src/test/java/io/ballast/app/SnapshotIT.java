@@ -79,6 +79,12 @@ class SnapshotIT {
         cli.run("volume", "restore", "live", "b").ok();
         qemu(List.of("qemu-io", "-f", "raw", "-c", "read -P 0x43 0 4k", "-c", "read -P 0x42 4k 1020k",
                 daemon.nbdUri("live")));
+        // Deleting a clone of a live volume deletes the snapshot it stood on; the name clones again.
+        cli.run("volume", "clone", "live", "again").ok();
+        cli.run("volume", "delete", "again").ok();
+        assertThat(cli.json("snapshot", "list", "live").findValuesAsText("name")).doesNotContain("clone-again");
+        cli.run("volume", "clone", "live", "again").ok();
+        cli.run("volume", "delete", "again").ok();
         // Deleting the source keeps what the clone stands on.
         cli.run("volume", "detach", "live").ok();
         cli.run("volume", "delete", "live").ok();

@@ -14,7 +14,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "ballast", mixinStandardHelpOptions = true, version = "ballast 0.1.0",
         description = "Software-defined storage for containers.",
-        subcommands = {StatusCommand.class, NodeCommands.class, PoolCommands.class, VolumeCommands.class,
+        subcommands = {CommandLine.HelpCommand.class, StatusCommand.class, NodeCommands.class, PoolCommands.class, VolumeCommands.class,
                 SnapshotCommands.class, UpCommand.class, DownCommand.class})
 public final class Cli {
 
@@ -41,12 +41,22 @@ public final class Cli {
         return new Output(out, output);
     }
 
+    /** Every command answers --help and -h, including ones added later (call again after adding). */
+    public static void addHelpOptions(CommandLine commandLine) {
+        if (!commandLine.getCommandSpec().mixinStandardHelpOptions()
+                && commandLine.getCommandSpec().findOption("--help") == null) {
+            commandLine.getCommandSpec().mixinStandardHelpOptions(true);
+        }
+        commandLine.getSubcommands().values().forEach(Cli::addHelpOptions);
+    }
+
     /**
      * The command line; {@code selfCommand} is how to run this program again (java, its options,
      * the class path and the main class), for {@code up}.
      */
     public static CommandLine commandLine(List<String> selfCommand) {
         CommandLine commandLine = new CommandLine(new Cli(selfCommand));
+        addHelpOptions(commandLine);
         commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             if (e instanceof CliException cli) {
                 cmd.getErr().println("error: " + cli.getMessage());

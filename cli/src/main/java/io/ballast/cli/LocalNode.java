@@ -67,11 +67,12 @@ record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort,
         }
     }
 
-    boolean healthy() {
+    /** Whether the API port answers /healthz as this node (not another node on the same port). */
+    boolean answersAsItself() {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build()) {
-            HttpResponse<Void> response = http.send(HttpRequest.newBuilder(URI.create(apiUrl() + "/healthz"))
-                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
-            return response.statusCode() == 200;
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(apiUrl() + "/healthz"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 && response.body().contains("\"node\":\"" + name + "\"");
         } catch (IOException e) {
             return false;
         } catch (InterruptedException e) {

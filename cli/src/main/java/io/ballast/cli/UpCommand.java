@@ -77,6 +77,10 @@ final class UpCommand implements Callable<Integer> {
                 .start();
     }
 
+    /**
+     * Ready means this node's own process is alive and its API answers as this node: another
+     * cluster's node listening on the port must not pass for it.
+     */
     private static void awaitReady(LocalNode node, Process process) throws InterruptedException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
@@ -84,12 +88,13 @@ final class UpCommand implements Callable<Integer> {
                 throw new CliException(CliException.FAILURE, node.name() + " did not start; the end of "
                         + node.logFile() + ":" + System.lineSeparator() + node.logTail(15));
             }
-            if (node.healthy()) {
+            if (node.answersAsItself()) {
                 return;
             }
             Thread.sleep(100);
         }
+        process.destroy();
         throw new CliException(CliException.FAILURE, node.name() + " was not ready after " + READY_TIMEOUT.toSeconds()
-                + " s; see " + node.logFile());
+                + " s (is port " + node.apiPort() + " taken by another program?); see " + node.logFile());
     }
 }

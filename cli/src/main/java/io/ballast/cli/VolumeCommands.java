@@ -3,6 +3,7 @@ package io.ballast.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ballast.api.AttachRequest;
 import io.ballast.api.CloneRequest;
+import io.ballast.api.MountRequest;
 import io.ballast.api.ResizeRequest;
 import io.ballast.api.RestoreRequest;
 import io.ballast.api.Sizes;
@@ -20,7 +21,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "volume", description = "Thin virtual volumes.",
         subcommands = {VolumeCommands.Create.class, VolumeCommands.ListVolumes.class, VolumeCommands.Inspect.class,
                 VolumeCommands.Delete.class, VolumeCommands.Resize.class, VolumeCommands.Attach.class,
-                VolumeCommands.Detach.class, VolumeCommands.CloneVolume.class, VolumeCommands.Restore.class})
+                VolumeCommands.Detach.class, VolumeCommands.CloneVolume.class, VolumeCommands.Restore.class,
+                VolumeCommands.Mount.class, VolumeCommands.Unmount.class})
 final class VolumeCommands {
     @ParentCommand
     Cli cli;
@@ -42,10 +44,15 @@ final class VolumeCommands {
                 new String[] {"state", v.get("state").asText()},
                 new String[] {"attached on", Output.text(v, "attachedNode")},
                 new String[] {"nbd", Output.text(v, "nbd")},
+                new String[] {"device", Output.text(v, "device")},
+                new String[] {"mounts", v.get("mounts").size() == 0 ? "-" : join(v.get("mounts"))},
                 new String[] {"snapshots", v.get("snapshots").size() == 0 ? "-" : join(v.get("snapshots"))},
                 new String[] {"labels", v.get("labels").toString()},
                 new String[] {"source", Output.text(v, "source")},
                 new String[] {"created", v.get("createdAt").asText()}));
+        if (v.hasNonNull("hostError")) {
+            fields.add(new String[] {"problem", v.get("hostError").asText()});
+        }
         for (JsonNode r : v.get("replicas")) {
             fields.add(new String[] {"replica", r.get("node").asText() + " pool " + r.get("pool").asText() + " "
                     + r.get("state").asText() + ", " + Sizes.format(r.get("usedBytes").asLong()) + " used"});
@@ -214,15 +221,18 @@ final class VolumeCommands {
         @Option(names = "--node", paramLabel = "NODE", description = "the node to attach on (default: the endpoint's node)")
         String node;
 
+        @Option(names = "--block", description = "also attach it on this host as a block device, and print that (/dev/loopN)")
+        boolean block;
+
         @Override
         public Integer call() {
             ApiClient client = parent.cli.client();
             if (node != null) {
                 client = new ApiClient(endpointOf(client, node));
             }
-            JsonNode v = client.post(path(name) + "/attach", new AttachRequest(node));
+            JsonNode v = client.post(path(name) + "/attach", new AttachRequest(node, block ? true : null));
             Output output = parent.cli.output();
-            output.result(v, v.get("nbd").asText());
+            output.result(v, block ? v.get("device").asText() : v.get("nbd").asText());
             return 0;
         }
 
@@ -293,6 +303,46 @@ final class VolumeCommands {
         public Integer call() {
             JsonNode v = parent.cli.client().post(path(volume) + "/restore", new RestoreRequest(snapshot));
             parent.cli.output().result(v, "restored volume " + volume + " to snapshot " + snapshot);
+            return 0;
+        }
+    }
+
+    @Command(name = "mount", description = {"Attach a volume on this host and mount its filesystem at PATH.",
+            "A blank volume gets the filesystem its fs names; a volume holding data is never formatted."})
+    static final class Mount implements Callable<Integer> {
+        @ParentCommand
+        VolumeCommands parent;
+
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "PATH")
+        java.nio.file.Path path;
+
+        @Override
+        public Integer call() {
+            String where = path.toAbsolutePath().normalize().toString();
+            JsonNode v = parent.cli.client().post(path(name) + "/mount", new MountRequest(where));
+            parent.cli.output().result(v, "mounted volume " + name + " (" + v.get("fs").asText() + ", "
+                    + v.get("device").asText() + ") at " + where);
+            return 0;
+        }
+    }
+
+    @Command(name = "unmount", description = "Unmount a Ballast mount; the last one also detaches the volume.")
+    static final class Unmount implements Callable<Integer> {
+        @ParentCommand
+        VolumeCommands parent;
+
+        @Parameters(paramLabel = "PATH")
+        java.nio.file.Path path;
+
+        @Override
+        public Integer call() {
+            String where = path.toAbsolutePath().normalize().toString();
+            JsonNode v = parent.cli.client().post("/v1/unmount", new MountRequest(where));
+            parent.cli.output().result(v, "unmounted " + where + (v.get("state").asText().equals("detached")
+                    ? " and detached volume " + v.get("name").asText() : ""));
             return 0;
         }
     }

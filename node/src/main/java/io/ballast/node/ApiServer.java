@@ -7,13 +7,16 @@ import io.ballast.api.AttachRequest;
 import io.ballast.api.CloneRequest;
 import io.ballast.api.ErrorCodes;
 import io.ballast.api.Json;
+import io.ballast.api.MountRequest;
 import io.ballast.api.ResizeRequest;
 import io.ballast.api.RestoreRequest;
 import io.ballast.api.SnapshotRequest;
 import io.ballast.api.VolumeSpec;
+import io.ballast.api.VolumeView;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +31,8 @@ final class ApiServer implements AutoCloseable {
     private final ObjectMapper json = Json.mapper();
     private final Javalin app;
 
-    ApiServer(String address, int port, VolumeService volumes, ClusterService cluster, NodeMetrics metrics) {
+    ApiServer(String address, int port, VolumeService volumes, HostMounts host, ClusterService cluster,
+              NodeMetrics metrics) {
         app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.jetty.host = address;
@@ -50,8 +54,20 @@ final class ApiServer implements AutoCloseable {
                 volumes.delete(ctx.pathParam("name"));
                 ctx.status(HttpStatus.NO_CONTENT);
             });
-            r.post("/v1/volumes/{name}/attach", ctx -> respond(ctx, 200,
-                    volumes.attach(ctx.pathParam("name"), optionalBody(ctx, AttachRequest.class, () -> new AttachRequest(null)).node())));
+            r.post("/v1/volumes/{name}/attach", ctx -> {
+                String name = ctx.pathParam("name");
+                AttachRequest request = optionalBody(ctx, AttachRequest.class, () -> new AttachRequest(null, null));
+                VolumeView attached = volumes.attach(name, request.node());
+                if (request.wantsBlock()) {
+                    host.attachBlock(name);
+                    attached = volumes.inspect(name);
+                }
+                respond(ctx, 200, attached);
+            });
+            r.post("/v1/volumes/{name}/mount", ctx -> respond(ctx, 200, host.mount(ctx.pathParam("name"),
+                    Path.of(required(body(ctx, MountRequest.class).path(), "path")))));
+            r.post("/v1/unmount", ctx -> respond(ctx, 200,
+                    host.unmount(Path.of(required(body(ctx, MountRequest.class).path(), "path")))));
             r.post("/v1/volumes/{name}/detach", ctx -> respond(ctx, 200, volumes.detach(ctx.pathParam("name"))));
             r.post("/v1/volumes/{name}/resize", ctx -> {
                 ResizeRequest request = body(ctx, ResizeRequest.class);
@@ -83,7 +99,8 @@ final class ApiServer implements AutoCloseable {
                 error(ctx, ErrorCodes.INTERNAL, "internal error: " + e + "; see the node log");
             });
             r.error(404, ctx -> {
-                if (ctx.result() == null) {
+                // Our own 404s are JSON already; anything else is Javalin's "no such route".
+                if (!"application/json".equals(ctx.res().getContentType())) {
                     error(ctx, ErrorCodes.NOT_FOUND, "no such endpoint: " + ctx.method() + " " + ctx.path());
                 }
             });

@@ -1,5 +1,6 @@
 package io.ballast.node;
 
+import io.ballast.frontend.fuse.BlockFileMount;
 import io.ballast.frontend.nbd.NbdServer;
 import io.ballast.meta.Command;
 import io.ballast.meta.MetaConfig;
@@ -95,11 +96,25 @@ public final class Daemon implements AutoCloseable {
         resources.add(volumes);
         volumes.reconcile(knownPools);
 
+        BlockFileMount fuse = null;
+        String fuseUnavailable = null;
+        try {
+            fuse = BlockFileMount.mount(config.effectiveDevDir());
+            resources.add(fuse); // closed before the volumes: no FUSE request outlives its target
+        } catch (IOException | RuntimeException e) {
+            fuseUnavailable = e.getMessage();
+            log.warn("volumes cannot be attached as block devices or mounted on this node: {}", fuseUnavailable);
+        }
+        HostMounts host = new HostMounts(volumes, fuse, fuseUnavailable, new HostDevices(),
+                config.dataDir().resolve("host-attachments.json"));
+        volumes.hostMounts(host);
+        host.recover();
+
         nbd = NbdServer.start(new InetSocketAddress(config.address(), config.nbdPort()), new NbdExports(volumes));
         resources.add(nbd);
         volumes.onDetach(nbd::disconnect);
 
-        api = new ApiServer(config.address(), config.apiPort(), volumes,
+        api = new ApiServer(config.address(), config.apiPort(), volumes, host,
                 new ClusterService(config.name(), meta, pools, clock), metrics);
         resources.add(api);
 

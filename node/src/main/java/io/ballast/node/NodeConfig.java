@@ -9,10 +9,11 @@ import java.util.Map;
  *
  * @param poolSizeBytes caps each pool's capacity (0: the capacity of the pool's filesystem)
  * @param overcommit    how many times its capacity a pool may promise to thin volumes
+ * @param devDir        where the FUSE mount of block files goes (null: DATA/dev)
  */
 public record NodeConfig(Path dataDir, String name, String address, int apiPort, int nbdPort, int peerPort,
                          int raftPort, List<PoolConfig> pools, Map<String, String> labels, String join,
-                         long poolSizeBytes, double overcommit) {
+                         long poolSizeBytes, double overcommit, Path devDir) {
 
     public static final double DEFAULT_OVERCOMMIT = 20;
 
@@ -30,6 +31,10 @@ public record NodeConfig(Path dataDir, String name, String address, int apiPort,
             }
             return new PoolConfig(Path.of(spec), null);
         }
+    }
+
+    public Path effectiveDevDir() {
+        return devDir != null ? devDir : dataDir.resolve("dev");
     }
 
     public Path pidFile() {

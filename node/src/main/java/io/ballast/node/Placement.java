@@ -118,10 +118,13 @@ final class Placement {
         if (!spec.nodes().isEmpty() && !spec.nodes().contains(node.name())) {
             return false;
         }
-        if (!spec.zones().isEmpty() && !spec.zones().contains(node.labels().get("zone"))) {
+        // List.of(...).contains(null) throws: a node without the label is simply not in the zone.
+        String zone = node.labels().get("zone");
+        String rack = node.labels().get("rack");
+        if (!spec.zones().isEmpty() && (zone == null || !spec.zones().contains(zone))) {
             return false;
         }
-        return spec.racks().isEmpty() || spec.racks().contains(node.labels().get("rack"));
+        return spec.racks().isEmpty() || rack != null && spec.racks().contains(rack);
     }
 
     private static String fmt(double d) {

@@ -63,6 +63,7 @@ public final class VolumeService implements AutoCloseable {
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
     private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
     private volatile Consumer<String> onDetach = name -> {};
+    private volatile HostMounts host;
 
     public VolumeService(NodeConfig config, MetaStore meta, Map<String, Pool> pools, NodeMetrics metrics, Clock clock) {
         this.config = config;
@@ -74,6 +75,11 @@ public final class VolumeService implements AutoCloseable {
         for (int i = 0; i < LOCK_STRIPES; i++) {
             locks[i] = new ReentrantLock();
         }
+    }
+
+    /** The volumes attached on this host as devices and mounts: detach releases them first. */
+    void hostMounts(HostMounts host) {
+        this.host = host;
     }
 
     /** Called with a volume's name before it is detached here, to disconnect its clients. */
@@ -133,6 +139,7 @@ public final class VolumeService implements AutoCloseable {
                 }
             }
             metrics.forget(name);
+            deleteImplicitSnapshot(volume);
             return null;
         });
     }
@@ -141,8 +148,8 @@ public final class VolumeService implements AutoCloseable {
         return locked(name, () -> {
             VolumeRecord volume = volume(state(), name);
             if (newSize < volume.sizeBytes()) {
-                throw ApiException.invalid("volume " + name + " is " + volume.sizeBytes() + " bytes; it can only grow,"
-                        + " and " + newSize + " is smaller");
+                throw ApiException.invalid("volume " + name + " is " + io.ballast.api.Sizes.format(volume.sizeBytes())
+                        + "; it can only grow, and " + io.ballast.api.Sizes.format(newSize) + " is smaller");
             }
             Replica replica = localReplica(volume);
             placement.checkGrowth(volume, newSize, state());
@@ -167,7 +174,7 @@ public final class VolumeService implements AutoCloseable {
             if (snap == null) {
                 // A clone of a live volume is a clone of a snapshot taken now, kept so that the
                 // clone's data has a layer to stand on; it is listed like any other snapshot.
-                snap = "clone-" + newName;
+                snap = implicitSnapshotName(newName);
                 createSnapshotLocked(origin, snap);
             } else if (origin.snapshots().stream().noneMatch(s -> s.name().equals(snapshot))) {
                 throw ApiException.notFound("volume " + source + " has no snapshot " + snapshot
@@ -199,6 +206,29 @@ public final class VolumeService implements AutoCloseable {
             }
             return view(clone, state());
         });
+    }
+
+    /**
+     * A clone of a live volume stands on a snapshot taken for it ({@code clone-NAME}); deleting
+     * the clone deletes that snapshot too, so the name can be cloned again and snapshots do not
+     * pile up. The snapshot's data stays while anything else stands on it.
+     */
+    private void deleteImplicitSnapshot(VolumeRecord clone) {
+        String source = clone.sourceVolume();
+        if (source == null || !implicitSnapshotName(clone.name()).equals(clone.sourceSnapshot())) {
+            return;
+        }
+        locked(source, () -> {
+            VolumeRecord origin = state().volumes().get(source);
+            if (origin != null && origin.snapshots().stream().anyMatch(s -> s.name().equals(clone.sourceSnapshot()))) {
+                deleteSnapshotLocked(origin, clone.sourceSnapshot());
+            }
+            return null;
+        });
+    }
+
+    private static String implicitSnapshotName(String cloneName) {
+        return "clone-" + cloneName;
     }
 
     /** A clone that failed leaves no trace: not even the snapshot it took to stand on. */
@@ -269,6 +299,10 @@ public final class VolumeService implements AutoCloseable {
             if (!attachment.node().equals(config.name())) {
                 throw ApiException.conflict("volume " + name + " is attached on " + attachment.node()
                         + "; detach it through that node's API");
+            }
+            HostMounts mounts = host;
+            if (mounts != null) {
+                mounts.release(name); // refuses while mounted
             }
             onDetach.accept(name);
             VolumeTarget target = targets.get(name);
@@ -468,10 +502,13 @@ public final class VolumeService implements AutoCloseable {
             replicas.add(new VolumeView.ReplicaView(placed.node(), placed.pool(), replicaState, replicaUsed));
         }
         String source = volume.sourceVolume() == null ? null : volume.sourceVolume() + "/" + volume.sourceSnapshot();
+        HostMounts mounts = host;
+        HostMounts.View onHost = mounts == null ? HostMounts.View.NONE : mounts.view(volume.name());
         return new VolumeView(volume.name(), volume.id(), volume.sizeBytes(), volume.repl(), volume.cos(), volume.fs(),
                 attachment == null ? "detached" : "attached", attachment == null ? null : attachment.node(), nbd,
                 volume.epoch(), replicas, used, volume.snapshots().stream().map(SnapshotRecord::name).toList(),
-                volume.labels(), Instant.ofEpochMilli(volume.createdAtMillis()).toString(), source);
+                volume.labels(), Instant.ofEpochMilli(volume.createdAtMillis()).toString(), source,
+                onHost.device(), onHost.mounts(), onHost.error());
     }
 
     // ---- helpers -------------------------------------------------------------------------
@@ -572,7 +609,8 @@ public final class VolumeService implements AutoCloseable {
         return choices.stream().map(c -> new ReplicaRecord(c.node(), c.poolId(), "in-sync")).toList();
     }
 
-    private <T> T locked(String volume, java.util.function.Supplier<T> action) {
+    /** Runs {@code action} holding the volume's lock, which every operation on it takes. */
+    <T> T locked(String volume, java.util.function.Supplier<T> action) {
         ReentrantLock lock = locks[stripe(volume)];
         lock.lock();
         try {

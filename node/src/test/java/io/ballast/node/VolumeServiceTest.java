@@ -42,7 +42,7 @@ class VolumeServiceTest {
         meta.submit(new Command.RegisterPool(new PoolRecord(pool.id(), "node1", pool.dir().toString(), "low",
                 pool.capacityBytes())));
         NodeConfig config = new NodeConfig(dir, "node1", "127.0.0.1", 1, 2, 3, raftPort, List.of(), Map.of(), null,
-                0, 2);
+                0, 2, null);
         volumes = new VolumeService(config, meta, Map.of(pool.id(), pool), new NodeMetrics(), Clock.systemUTC());
     }
 
