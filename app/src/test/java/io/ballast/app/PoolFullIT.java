@@ -3,6 +3,7 @@ package io.ballast.app;
 import static io.ballast.app.NbdIT.qemu;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,7 +33,10 @@ class PoolFullIT {
 
         Run.Result full = Run.run(120, List.of("qemu-io", "-f", "raw", "-c", "write -P 0xbb 16M 32M", uri));
         assertThat(full.out() + full.err()).contains("No space left on device");
-        assertThat(cli.json("pool", "list").get(0).get("usedBytes").asLong()).isLessThanOrEqualTo(32L << 20);
+        JsonNode pool = cli.json("pool", "list").get(0);
+        assertThat(pool.get("usedBytes").asLong()).isLessThanOrEqualTo(32L << 20);
+        assertThat(pool.get("availableBytes").asLong()).isLessThan(1L << 20);
+        assertThat(daemon.logText()).contains("the pool is full");
 
         qemu(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xaa 0 16M", uri));
         assertThat(daemon.alive()).isTrue();

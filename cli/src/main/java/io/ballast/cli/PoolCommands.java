@@ -26,10 +26,11 @@ final class PoolCommands {
             for (JsonNode p : pools) {
                 rows.add(List.of(p.get("id").asText(), p.get("node").asText(), p.get("cos").asText(),
                         Sizes.format(p.get("capacityBytes").asLong()), Sizes.format(p.get("usedBytes").asLong()),
+                        Sizes.format(p.get("availableBytes").asLong()),
                         Sizes.format(p.get("provisionedBytes").asLong()), Integer.toString(p.get("volumes").asInt()),
                         p.get("path").asText()));
             }
-            output.table(pools, List.of("ID", "NODE", "COS", "CAPACITY", "USED", "PROVISIONED", "VOLUMES", "PATH"), rows);
+            output.table(pools, List.of("ID", "NODE", "COS", "CAPACITY", "USED", "AVAILABLE", "PROVISIONED", "VOLUMES", "PATH"), rows);
             return 0;
         }
     }

@@ -11,6 +11,8 @@ import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
 import io.ballast.meta.VolumeRecord;
 import io.ballast.store.Pool;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -97,7 +99,8 @@ final class ClusterService {
                 Pool local = localPools.get(pool.id());
                 long poolUsed = local != null ? local.usedBytes() : 0;
                 pools.add(new PoolView(pool.id(), pool.node(), pool.path(), pool.cos(), pool.capacityBytes(), poolUsed,
-                        provisioned.getOrDefault(pool.id(), 0L), volumesByPool.getOrDefault(pool.id(), 0)));
+                        local != null ? available(local) : 0, provisioned.getOrDefault(pool.id(), 0L),
+                        volumesByPool.getOrDefault(pool.id(), 0)));
                 capacity += pool.capacityBytes();
                 used += poolUsed;
             }
@@ -107,6 +110,16 @@ final class ClusterService {
                     Instant.ofEpochMilli(node.lastHeartbeatMillis()).toString()));
         }
         return views;
+    }
+
+    /** Capacity left, unless the filesystem under the pool has less (other files share it). */
+    private static long available(Pool pool) {
+        long left = Math.max(0, pool.capacityBytes() - pool.usedBytes());
+        try {
+            return Math.min(left, Files.getFileStore(pool.dir()).getUsableSpace());
+        } catch (IOException e) {
+            return left;
+        }
     }
 
     private ClusterState state() {

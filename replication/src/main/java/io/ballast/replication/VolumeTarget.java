@@ -1,11 +1,14 @@
 package io.ballast.replication;
 
+import io.ballast.store.PoolFullException;
 import io.ballast.store.Replica;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The single coordinator of one attached volume: every frontend request for the volume passes
@@ -26,7 +29,11 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private final IoObserver observer;
     // Requests hold the read side while they run; close() takes the write side, so it waits for
     // in-flight requests to finish and no request can start after it.
+    private static final Logger log = LoggerFactory.getLogger(VolumeTarget.class);
+    private static final long FULL_REPORT_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private volatile long lastFullReport;
     private volatile boolean closed;
     /** Whether the flush that ends a close succeeded; guarded by the gate's write lock. */
     private boolean drained;
@@ -107,6 +114,20 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         }
     }
 
+    /**
+     * A full pool fails every write that needs space, possibly thousands a second: say so in
+     * the log, but once a minute per volume at most.
+     */
+    private void reportFull(PoolFullException e) {
+        long now = System.nanoTime();
+        long last = lastFullReport;
+        if (last == 0 || now - last > FULL_REPORT_INTERVAL_NANOS) {
+            lastFullReport = now;
+            log.warn("volume {}: writes fail, the pool is full ({}); free space by trimming, deleting snapshots"
+                    + " or volumes", volume, e.getMessage());
+        }
+    }
+
     @FunctionalInterface
     private interface Io {
         void run() throws IOException;
@@ -123,6 +144,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             }
             io.run();
             ok = true;
+        } catch (PoolFullException e) {
+            reportFull(e);
+            throw e;
         } finally {
             gate.readLock().unlock();
             observer.completed(op, bytes, System.nanoTime() - start, ok);
