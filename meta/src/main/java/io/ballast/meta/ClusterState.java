@@ -11,34 +11,34 @@ import java.util.Map;
  */
 public record ClusterState(String clusterId, Map<String, NodeRecord> nodes, Map<String, PoolRecord> pools,
                            Map<String, VolumeRecord> volumes, long appliedIndex) {
-  public ClusterState {
-    nodes = Maps.frozenCopy(nodes);
-    pools = Maps.frozenCopy(pools);
-    volumes = Maps.frozenCopy(volumes);
-  }
+    public ClusterState {
+        nodes = Maps.frozenCopy(nodes);
+        pools = Maps.frozenCopy(pools);
+        volumes = Maps.frozenCopy(volumes);
+    }
 
-  /** The state of a cluster before its first command. */
-  public static ClusterState empty(String clusterId) {
-    return new ClusterState(clusterId, Map.of(), Map.of(), Map.of(), 0);
-  }
+    /** The state of a cluster before its first command. */
+    public static ClusterState empty(String clusterId) {
+        return new ClusterState(clusterId, Map.of(), Map.of(), Map.of(), 0);
+    }
 
-  ClusterState withNode(NodeRecord node) {
-    return new ClusterState(clusterId, Maps.with(nodes, node.name(), node), pools, volumes, appliedIndex);
-  }
+    ClusterState withNode(NodeRecord node) {
+        return new ClusterState(clusterId, Maps.with(nodes, node.name(), node), pools, volumes, appliedIndex);
+    }
 
-  ClusterState withPool(PoolRecord pool) {
-    return new ClusterState(clusterId, nodes, Maps.with(pools, pool.id(), pool), volumes, appliedIndex);
-  }
+    ClusterState withPool(PoolRecord pool) {
+        return new ClusterState(clusterId, nodes, Maps.with(pools, pool.id(), pool), volumes, appliedIndex);
+    }
 
-  ClusterState withVolume(VolumeRecord volume) {
-    return new ClusterState(clusterId, nodes, pools, Maps.with(volumes, volume.name(), volume), appliedIndex);
-  }
+    ClusterState withVolume(VolumeRecord volume) {
+        return new ClusterState(clusterId, nodes, pools, Maps.with(volumes, volume.name(), volume), appliedIndex);
+    }
 
-  ClusterState withoutVolume(String name) {
-    return new ClusterState(clusterId, nodes, pools, Maps.without(volumes, name), appliedIndex);
-  }
+    ClusterState withoutVolume(String name) {
+        return new ClusterState(clusterId, nodes, pools, Maps.without(volumes, name), appliedIndex);
+    }
 
-  ClusterState withAppliedIndex(long index) {
-    return new ClusterState(clusterId, nodes, pools, volumes, index);
-  }
+    ClusterState withAppliedIndex(long index) {
+        return new ClusterState(clusterId, nodes, pools, volumes, index);
+    }
 }

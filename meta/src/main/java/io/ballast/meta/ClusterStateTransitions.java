@@ -22,182 +22,182 @@ import java.util.List;
  * advances to the index of the entry just applied.
  */
 public final class ClusterStateTransitions {
-  /** The store numbers a volume's 4 KiB blocks with 32 bits. */
-  static final long MAX_VOLUME_BYTES = 4096L << 32;
+    /** The store numbers a volume's 4 KiB blocks with 32 bits. */
+    static final long MAX_VOLUME_BYTES = 4096L << 32;
 
 
-  /** The outcome of applying one command. */
-  public record Applied(ClusterState state, CommandResult result) {
-  }
-
-  private ClusterStateTransitions() {
-  }
-
-  public static Applied apply(ClusterState state, Command command, long index) {
-    Applied applied;
-    try {
-      applied = switch (command) {
-        case null -> throw new Rejected(CommandResult.invalid("null command"));
-        case RegisterNode c -> registerNode(state, c);
-        case Heartbeat c -> heartbeat(state, c);
-        case RegisterPool c -> registerPool(state, c);
-        case CreateVolume c -> createVolume(state, c);
-        case DeleteVolume c -> deleteVolume(state, c);
-        case ResizeVolume c -> resizeVolume(state, c);
-        case AttachVolume c -> attachVolume(state, c);
-        case DetachVolume c -> detachVolume(state, c);
-        case CreateSnapshot c -> createSnapshot(state, c);
-        case DeleteSnapshot c -> deleteSnapshot(state, c);
-      };
-    } catch (Rejected r) {
-      applied = new Applied(state, r.result);
+    /** The outcome of applying one command. */
+    public record Applied(ClusterState state, CommandResult result) {
     }
-    return new Applied(applied.state().withAppliedIndex(index), applied.result());
-  }
 
-  private static Applied registerNode(ClusterState s, RegisterNode c) {
-    NodeRecord node = c.node();
-    require(node != null, "RegisterNode without a node");
-    requireName(node.name(), "node name");
-    return ok(s.withNode(node));
-  }
-
-  private static Applied heartbeat(ClusterState s, Heartbeat c) {
-    requireName(c.node(), "node name");
-    NodeRecord node = s.nodes().get(c.node());
-    if (node == null) {
-      throw new Rejected(CommandResult.notFound("node " + c.node() + " is not registered"));
+    private ClusterStateTransitions() {
     }
-    // Heartbeats from one node may be committed out of order (retries); a lease never moves backwards.
-    return ok(s.withNode(node.withLastHeartbeatMillis(Math.max(node.lastHeartbeatMillis(), c.atMillis()))));
-  }
 
-  private static Applied registerPool(ClusterState s, RegisterPool c) {
-    PoolRecord pool = c.pool();
-    require(pool != null, "RegisterPool without a pool");
-    requireName(pool.id(), "pool id");
-    requireName(pool.node(), "pool node");
-    require(pool.capacityBytes() >= 0, "pool " + pool.id() + ": negative capacity");
-    return ok(s.withPool(pool));
-  }
-
-  private static Applied createVolume(ClusterState s, CreateVolume c) {
-    VolumeRecord v = c.volume();
-    require(v != null, "CreateVolume without a volume");
-    requireName(v.name(), "volume name");
-    requireName(v.id(), "volume id");
-    require(v.sizeBytes() > 0 && v.sizeBytes() <= MAX_VOLUME_BYTES,
-        "volume " + v.name() + ": size must be positive and at most 16 TiB, got " + v.sizeBytes());
-    require(v.repl() >= 1, "volume " + v.name() + ": repl must be at least 1, got " + v.repl());
-    require(v.epoch() >= 0, "volume " + v.name() + ": negative epoch");
-    // Epochs are issued only by AttachVolume, so that "attached" always means "holds the latest epoch".
-    require(v.attachment() == null, "volume " + v.name() + ": create it detached, then attach it");
-    if (s.volumes().containsKey(v.name())) {
-      throw new Rejected(CommandResult.conflict("volume " + v.name() + " already exists"));
+    public static Applied apply(ClusterState state, Command command, long index) {
+        Applied applied;
+        try {
+            applied = switch (command) {
+                case null -> throw new Rejected(CommandResult.invalid("null command"));
+                case RegisterNode c -> registerNode(state, c);
+                case Heartbeat c -> heartbeat(state, c);
+                case RegisterPool c -> registerPool(state, c);
+                case CreateVolume c -> createVolume(state, c);
+                case DeleteVolume c -> deleteVolume(state, c);
+                case ResizeVolume c -> resizeVolume(state, c);
+                case AttachVolume c -> attachVolume(state, c);
+                case DetachVolume c -> detachVolume(state, c);
+                case CreateSnapshot c -> createSnapshot(state, c);
+                case DeleteSnapshot c -> deleteSnapshot(state, c);
+            };
+        } catch (Rejected r) {
+            applied = new Applied(state, r.result);
+        }
+        return new Applied(applied.state().withAppliedIndex(index), applied.result());
     }
-    return ok(s.withVolume(v));
-  }
 
-  private static Applied deleteVolume(ClusterState s, DeleteVolume c) {
-    VolumeRecord v = volume(s, c.name());
-    if (v.attached()) {
-      throw new Rejected(CommandResult.conflict(
-          "volume " + v.name() + " is attached on node " + v.attachment().node() + "; detach it first"));
+    private static Applied registerNode(ClusterState s, RegisterNode c) {
+        NodeRecord node = c.node();
+        require(node != null, "RegisterNode without a node");
+        requireName(node.name(), "node name");
+        return ok(s.withNode(node));
     }
-    return ok(s.withoutVolume(v.name()));
-  }
 
-  private static Applied resizeVolume(ClusterState s, ResizeVolume c) {
-    VolumeRecord v = volume(s, c.name());
-    if (c.newSizeBytes() < v.sizeBytes()) {
-      throw new Rejected(CommandResult.invalid("volume " + v.name() + " cannot shrink from "
-          + v.sizeBytes() + " to " + c.newSizeBytes() + " bytes"));
+    private static Applied heartbeat(ClusterState s, Heartbeat c) {
+        requireName(c.node(), "node name");
+        NodeRecord node = s.nodes().get(c.node());
+        if (node == null) {
+            throw new Rejected(CommandResult.notFound("node " + c.node() + " is not registered"));
+        }
+        // Heartbeats from one node may be committed out of order (retries); a lease never moves backwards.
+        return ok(s.withNode(node.withLastHeartbeatMillis(Math.max(node.lastHeartbeatMillis(), c.atMillis()))));
     }
-    require(c.newSizeBytes() <= MAX_VOLUME_BYTES, "volume " + v.name() + ": at most 16 TiB, got " + c.newSizeBytes());
-    return ok(s.withVolume(v.withSizeBytes(c.newSizeBytes())));
-  }
 
-  private static Applied attachVolume(ClusterState s, AttachVolume c) {
-    requireName(c.node(), "node name");
-    VolumeRecord v = volume(s, c.name());
-    AttachmentRecord current = v.attachment();
-    if (current != null) {
-      if (current.node().equals(c.node())) {
-        // Idempotent: a retried attach from the same node must not fence out its own coordinator.
-        return new Applied(s, CommandResult.success(current.epoch()));
-      }
-      throw new Rejected(CommandResult.conflict(
-          "volume " + v.name() + " is attached on node " + current.node()));
+    private static Applied registerPool(ClusterState s, RegisterPool c) {
+        PoolRecord pool = c.pool();
+        require(pool != null, "RegisterPool without a pool");
+        requireName(pool.id(), "pool id");
+        requireName(pool.node(), "pool node");
+        require(pool.capacityBytes() >= 0, "pool " + pool.id() + ": negative capacity");
+        return ok(s.withPool(pool));
     }
-    long epoch = v.epoch() + 1;
-    return new Applied(s.withVolume(v.withAttachment(new AttachmentRecord(c.node(), epoch, c.atMillis()), epoch)),
-        CommandResult.success(epoch));
-  }
 
-  private static Applied detachVolume(ClusterState s, DetachVolume c) {
-    VolumeRecord v = volume(s, c.name());
-    if (!v.attached()) {
-      return new Applied(s, CommandResult.success(v.epoch()));
+    private static Applied createVolume(ClusterState s, CreateVolume c) {
+        VolumeRecord v = c.volume();
+        require(v != null, "CreateVolume without a volume");
+        requireName(v.name(), "volume name");
+        requireName(v.id(), "volume id");
+        require(v.sizeBytes() > 0 && v.sizeBytes() <= MAX_VOLUME_BYTES,
+                "volume " + v.name() + ": size must be positive and at most 16 TiB, got " + v.sizeBytes());
+        require(v.repl() >= 1, "volume " + v.name() + ": repl must be at least 1, got " + v.repl());
+        require(v.epoch() >= 0, "volume " + v.name() + ": negative epoch");
+        // Epochs are issued only by AttachVolume, so that "attached" always means "holds the latest epoch".
+        require(v.attachment() == null, "volume " + v.name() + ": create it detached, then attach it");
+        if (s.volumes().containsKey(v.name())) {
+            throw new Rejected(CommandResult.conflict("volume " + v.name() + " already exists"));
+        }
+        return ok(s.withVolume(v));
     }
-    // The epoch stays: it is the high-water mark the next attach must exceed.
-    return new Applied(s.withVolume(v.withAttachment(null, v.epoch())), CommandResult.success(v.epoch()));
-  }
 
-  private static Applied createSnapshot(ClusterState s, CreateSnapshot c) {
-    SnapshotRecord snap = c.snapshot();
-    require(snap != null, "CreateSnapshot without a snapshot");
-    requireName(snap.name(), "snapshot name");
-    VolumeRecord v = volume(s, c.volume());
-    for (SnapshotRecord existing : v.snapshots()) {
-      if (existing.name().equals(snap.name())) {
-        throw new Rejected(CommandResult.conflict(
-            "volume " + v.name() + " already has a snapshot named " + snap.name()));
-      }
+    private static Applied deleteVolume(ClusterState s, DeleteVolume c) {
+        VolumeRecord v = volume(s, c.name());
+        if (v.attached()) {
+            throw new Rejected(CommandResult.conflict(
+                    "volume " + v.name() + " is attached on node " + v.attachment().node() + "; detach it first"));
+        }
+        return ok(s.withoutVolume(v.name()));
     }
-    List<SnapshotRecord> snapshots = new ArrayList<>(v.snapshots());
-    snapshots.add(snap);
-    return ok(s.withVolume(v.withSnapshots(snapshots)));
-  }
 
-  private static Applied deleteSnapshot(ClusterState s, DeleteSnapshot c) {
-    VolumeRecord v = volume(s, c.volume());
-    List<SnapshotRecord> snapshots = new ArrayList<>(v.snapshots());
-    if (!snapshots.removeIf(snap -> snap.name().equals(c.name()))) {
-      throw new Rejected(CommandResult.notFound("volume " + v.name() + " has no snapshot named " + c.name()));
+    private static Applied resizeVolume(ClusterState s, ResizeVolume c) {
+        VolumeRecord v = volume(s, c.name());
+        if (c.newSizeBytes() < v.sizeBytes()) {
+            throw new Rejected(CommandResult.invalid("volume " + v.name() + " cannot shrink from "
+                    + v.sizeBytes() + " to " + c.newSizeBytes() + " bytes"));
+        }
+        require(c.newSizeBytes() <= MAX_VOLUME_BYTES, "volume " + v.name() + ": at most 16 TiB, got " + c.newSizeBytes());
+        return ok(s.withVolume(v.withSizeBytes(c.newSizeBytes())));
     }
-    return ok(s.withVolume(v.withSnapshots(snapshots)));
-  }
 
-  private static VolumeRecord volume(ClusterState s, String name) {
-    requireName(name, "volume name");
-    VolumeRecord v = s.volumes().get(name);
-    if (v == null) {
-      throw new Rejected(CommandResult.notFound("volume " + name + " does not exist"));
+    private static Applied attachVolume(ClusterState s, AttachVolume c) {
+        requireName(c.node(), "node name");
+        VolumeRecord v = volume(s, c.name());
+        AttachmentRecord current = v.attachment();
+        if (current != null) {
+            if (current.node().equals(c.node())) {
+                // Idempotent: a retried attach from the same node must not fence out its own coordinator.
+                return new Applied(s, CommandResult.success(current.epoch()));
+            }
+            throw new Rejected(CommandResult.conflict(
+                    "volume " + v.name() + " is attached on node " + current.node()));
+        }
+        long epoch = v.epoch() + 1;
+        return new Applied(s.withVolume(v.withAttachment(new AttachmentRecord(c.node(), epoch, c.atMillis()), epoch)),
+                CommandResult.success(epoch));
     }
-    return v;
-  }
 
-  private static Applied ok(ClusterState s) {
-    return new Applied(s, CommandResult.success());
-  }
-
-  private static void require(boolean condition, String message) {
-    if (!condition) {
-      throw new Rejected(CommandResult.invalid(message));
+    private static Applied detachVolume(ClusterState s, DetachVolume c) {
+        VolumeRecord v = volume(s, c.name());
+        if (!v.attached()) {
+            return new Applied(s, CommandResult.success(v.epoch()));
+        }
+        // The epoch stays: it is the high-water mark the next attach must exceed.
+        return new Applied(s.withVolume(v.withAttachment(null, v.epoch())), CommandResult.success(v.epoch()));
     }
-  }
 
-  private static void requireName(String name, String what) {
-    require(name != null && !name.isBlank(), "missing " + what);
-  }
-
-  /** Unwinds a handler with a rejection; carries no stack trace because it is not an error of ours. */
-  private static final class Rejected extends RuntimeException {
-    final CommandResult result;
-
-    Rejected(CommandResult result) {
-      super(result.message(), null, false, false);
-      this.result = result;
+    private static Applied createSnapshot(ClusterState s, CreateSnapshot c) {
+        SnapshotRecord snap = c.snapshot();
+        require(snap != null, "CreateSnapshot without a snapshot");
+        requireName(snap.name(), "snapshot name");
+        VolumeRecord v = volume(s, c.volume());
+        for (SnapshotRecord existing : v.snapshots()) {
+            if (existing.name().equals(snap.name())) {
+                throw new Rejected(CommandResult.conflict(
+                        "volume " + v.name() + " already has a snapshot named " + snap.name()));
+            }
+        }
+        List<SnapshotRecord> snapshots = new ArrayList<>(v.snapshots());
+        snapshots.add(snap);
+        return ok(s.withVolume(v.withSnapshots(snapshots)));
     }
-  }
+
+    private static Applied deleteSnapshot(ClusterState s, DeleteSnapshot c) {
+        VolumeRecord v = volume(s, c.volume());
+        List<SnapshotRecord> snapshots = new ArrayList<>(v.snapshots());
+        if (!snapshots.removeIf(snap -> snap.name().equals(c.name()))) {
+            throw new Rejected(CommandResult.notFound("volume " + v.name() + " has no snapshot named " + c.name()));
+        }
+        return ok(s.withVolume(v.withSnapshots(snapshots)));
+    }
+
+    private static VolumeRecord volume(ClusterState s, String name) {
+        requireName(name, "volume name");
+        VolumeRecord v = s.volumes().get(name);
+        if (v == null) {
+            throw new Rejected(CommandResult.notFound("volume " + name + " does not exist"));
+        }
+        return v;
+    }
+
+    private static Applied ok(ClusterState s) {
+        return new Applied(s, CommandResult.success());
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new Rejected(CommandResult.invalid(message));
+        }
+    }
+
+    private static void requireName(String name, String what) {
+        require(name != null && !name.isBlank(), "missing " + what);
+    }
+
+    /** Unwinds a handler with a rejection; carries no stack trace because it is not an error of ours. */
+    private static final class Rejected extends RuntimeException {
+        final CommandResult result;
+
+        Rejected(CommandResult result) {
+            super(result.message(), null, false, false);
+            this.result = result;
+        }
+    }
 }

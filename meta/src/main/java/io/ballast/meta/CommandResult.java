@@ -6,28 +6,28 @@ package io.ballast.meta;
  * A rejected command changed nothing.
  */
 public record CommandResult(boolean ok, String code, String message, long value) {
-  public static final String OK = "OK";
-  public static final String NOT_FOUND = "NOT_FOUND";
-  public static final String CONFLICT = "CONFLICT";
-  public static final String INVALID = "INVALID";
+    public static final String OK = "OK";
+    public static final String NOT_FOUND = "NOT_FOUND";
+    public static final String CONFLICT = "CONFLICT";
+    public static final String INVALID = "INVALID";
 
-  public static CommandResult success() {
-    return new CommandResult(true, OK, "", 0);
-  }
+    public static CommandResult success() {
+        return new CommandResult(true, OK, "", 0);
+    }
 
-  public static CommandResult success(long value) {
-    return new CommandResult(true, OK, "", value);
-  }
+    public static CommandResult success(long value) {
+        return new CommandResult(true, OK, "", value);
+    }
 
-  public static CommandResult notFound(String message) {
-    return new CommandResult(false, NOT_FOUND, message, 0);
-  }
+    public static CommandResult notFound(String message) {
+        return new CommandResult(false, NOT_FOUND, message, 0);
+    }
 
-  public static CommandResult conflict(String message) {
-    return new CommandResult(false, CONFLICT, message, 0);
-  }
+    public static CommandResult conflict(String message) {
+        return new CommandResult(false, CONFLICT, message, 0);
+    }
 
-  public static CommandResult invalid(String message) {
-    return new CommandResult(false, INVALID, message, 0);
-  }
+    public static CommandResult invalid(String message) {
+        return new CommandResult(false, INVALID, message, 0);
+    }
 }

@@ -20,52 +20,52 @@ public record MetaConfig(Path dir, String nodeName, String address, int raftPort
                          long snapshotThreshold, long logSegmentSizeBytes,
                          Duration submitTimeout, Duration startupTimeout) {
 
-  public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
-  // Entries are a few hundred bytes: 1 MiB segments hold a few thousand, so a snapshot every 10,000
-  // entries lets Raft delete several closed segments each time.
-  public static final long DEFAULT_LOG_SEGMENT_SIZE_BYTES = 1 << 20;
-  public static final Duration DEFAULT_SUBMIT_TIMEOUT = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
+    // Entries are a few hundred bytes: 1 MiB segments hold a few thousand, so a snapshot every 10,000
+    // entries lets Raft delete several closed segments each time.
+    public static final long DEFAULT_LOG_SEGMENT_SIZE_BYTES = 1 << 20;
+    public static final Duration DEFAULT_SUBMIT_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(30);
 
-  public MetaConfig {
-    Objects.requireNonNull(dir, "dir");
-    Objects.requireNonNull(nodeName, "nodeName");
-    Objects.requireNonNull(address, "address");
-    Objects.requireNonNull(submitTimeout, "submitTimeout");
-    Objects.requireNonNull(startupTimeout, "startupTimeout");
-    if (nodeName.isBlank()) {
-      throw new IllegalArgumentException("nodeName must not be blank");
+    public MetaConfig {
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(nodeName, "nodeName");
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(submitTimeout, "submitTimeout");
+        Objects.requireNonNull(startupTimeout, "startupTimeout");
+        if (nodeName.isBlank()) {
+            throw new IllegalArgumentException("nodeName must not be blank");
+        }
+        if (raftPort <= 0 || raftPort > 65535) {
+            throw new IllegalArgumentException("raftPort must be 1..65535, got " + raftPort);
+        }
+        if (snapshotThreshold < 1) {
+            throw new IllegalArgumentException("snapshotThreshold must be at least 1, got " + snapshotThreshold);
+        }
+        if (logSegmentSizeBytes < 8 * 1024) {
+            throw new IllegalArgumentException("logSegmentSizeBytes must be at least 8 KiB, got " + logSegmentSizeBytes);
+        }
     }
-    if (raftPort <= 0 || raftPort > 65535) {
-      throw new IllegalArgumentException("raftPort must be 1..65535, got " + raftPort);
+
+    /** The defaults for everything but identity and address. */
+    public MetaConfig(Path dir, String nodeName, String address, int raftPort) {
+        this(dir, nodeName, address, raftPort, DEFAULT_SNAPSHOT_THRESHOLD, DEFAULT_LOG_SEGMENT_SIZE_BYTES,
+                DEFAULT_SUBMIT_TIMEOUT, DEFAULT_STARTUP_TIMEOUT);
     }
-    if (snapshotThreshold < 1) {
-      throw new IllegalArgumentException("snapshotThreshold must be at least 1, got " + snapshotThreshold);
+
+    public MetaConfig withSnapshotThreshold(long entries) {
+        return new MetaConfig(dir, nodeName, address, raftPort, entries, logSegmentSizeBytes, submitTimeout, startupTimeout);
     }
-    if (logSegmentSizeBytes < 8 * 1024) {
-      throw new IllegalArgumentException("logSegmentSizeBytes must be at least 8 KiB, got " + logSegmentSizeBytes);
+
+    public MetaConfig withLogSegmentSizeBytes(long bytes) {
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, bytes, submitTimeout, startupTimeout);
     }
-  }
 
-  /** The defaults for everything but identity and address. */
-  public MetaConfig(Path dir, String nodeName, String address, int raftPort) {
-    this(dir, nodeName, address, raftPort, DEFAULT_SNAPSHOT_THRESHOLD, DEFAULT_LOG_SEGMENT_SIZE_BYTES,
-        DEFAULT_SUBMIT_TIMEOUT, DEFAULT_STARTUP_TIMEOUT);
-  }
+    public MetaConfig withSubmitTimeout(Duration timeout) {
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, timeout, startupTimeout);
+    }
 
-  public MetaConfig withSnapshotThreshold(long entries) {
-    return new MetaConfig(dir, nodeName, address, raftPort, entries, logSegmentSizeBytes, submitTimeout, startupTimeout);
-  }
-
-  public MetaConfig withLogSegmentSizeBytes(long bytes) {
-    return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, bytes, submitTimeout, startupTimeout);
-  }
-
-  public MetaConfig withSubmitTimeout(Duration timeout) {
-    return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, timeout, startupTimeout);
-  }
-
-  public MetaConfig withStartupTimeout(Duration timeout) {
-    return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, submitTimeout, timeout);
-  }
+    public MetaConfig withStartupTimeout(Duration timeout) {
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, submitTimeout, timeout);
+    }
 }

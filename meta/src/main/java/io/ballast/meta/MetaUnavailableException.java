@@ -7,11 +7,11 @@ import java.io.IOException;
  * command may or may not have been committed; re-read the state before retrying a non-idempotent one.
  */
 public final class MetaUnavailableException extends IOException {
-  public MetaUnavailableException(String message) {
-    super(message);
-  }
+    public MetaUnavailableException(String message) {
+        super(message);
+    }
 
-  public MetaUnavailableException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public MetaUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

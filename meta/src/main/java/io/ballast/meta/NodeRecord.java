@@ -8,11 +8,11 @@ import java.util.Map;
  */
 public record NodeRecord(String name, String address, int apiPort, int nbdPort, int peerPort, int raftPort,
                          Map<String, String> labels, long registeredAtMillis, long lastHeartbeatMillis) {
-  public NodeRecord {
-    labels = Maps.frozenCopy(labels);
-  }
+    public NodeRecord {
+        labels = Maps.frozenCopy(labels);
+    }
 
-  public NodeRecord withLastHeartbeatMillis(long atMillis) {
-    return new NodeRecord(name, address, apiPort, nbdPort, peerPort, raftPort, labels, registeredAtMillis, atMillis);
-  }
+    public NodeRecord withLastHeartbeatMillis(long atMillis) {
+        return new NodeRecord(name, address, apiPort, nbdPort, peerPort, raftPort, labels, registeredAtMillis, atMillis);
+    }
 }

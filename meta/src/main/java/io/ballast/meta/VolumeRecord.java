@@ -12,28 +12,28 @@ public record VolumeRecord(String id, String name, long sizeBytes, int repl, Str
                            Map<String, String> labels, long createdAtMillis, List<ReplicaRecord> replicas,
                            AttachmentRecord attachment, long epoch,
                            List<SnapshotRecord> snapshots, String sourceVolume, String sourceSnapshot) {
-  public VolumeRecord {
-    labels = Maps.frozenCopy(labels);
-    replicas = replicas == null ? List.of() : List.copyOf(replicas);
-    snapshots = snapshots == null ? List.of() : List.copyOf(snapshots);
-  }
+    public VolumeRecord {
+        labels = Maps.frozenCopy(labels);
+        replicas = replicas == null ? List.of() : List.copyOf(replicas);
+        snapshots = snapshots == null ? List.of() : List.copyOf(snapshots);
+    }
 
-  public boolean attached() {
-    return attachment != null;
-  }
+    public boolean attached() {
+        return attachment != null;
+    }
 
-  public VolumeRecord withSizeBytes(long newSizeBytes) {
-    return new VolumeRecord(id, name, newSizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
-        attachment, epoch, snapshots, sourceVolume, sourceSnapshot);
-  }
+    public VolumeRecord withSizeBytes(long newSizeBytes) {
+        return new VolumeRecord(id, name, newSizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
+                attachment, epoch, snapshots, sourceVolume, sourceSnapshot);
+    }
 
-  public VolumeRecord withAttachment(AttachmentRecord newAttachment, long newEpoch) {
-    return new VolumeRecord(id, name, sizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
-        newAttachment, newEpoch, snapshots, sourceVolume, sourceSnapshot);
-  }
+    public VolumeRecord withAttachment(AttachmentRecord newAttachment, long newEpoch) {
+        return new VolumeRecord(id, name, sizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
+                newAttachment, newEpoch, snapshots, sourceVolume, sourceSnapshot);
+    }
 
-  public VolumeRecord withSnapshots(List<SnapshotRecord> newSnapshots) {
-    return new VolumeRecord(id, name, sizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
-        attachment, epoch, newSnapshots, sourceVolume, sourceSnapshot);
-  }
+    public VolumeRecord withSnapshots(List<SnapshotRecord> newSnapshots) {
+        return new VolumeRecord(id, name, sizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
+                attachment, epoch, newSnapshots, sourceVolume, sourceSnapshot);
+    }
 }
