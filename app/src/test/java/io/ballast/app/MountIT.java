@@ -165,6 +165,13 @@ class MountIT {
                 "holds data but no filesystem");
         NbdIT.qemu(List.of("qemu-io", "-f", "raw", "-c", "read -P 0x5a 1M 64k", daemon.nbdUri("data")));
         cli.run("volume", "detach", "data").ok();
+        // Nor is a clone of it, whose own layers are empty: its data is its source's.
+        cli.run("snapshot", "create", "data", "s").ok();
+        cli.run("volume", "clone", "data/s", "dataclone").ok();
+        CliIT.expectError(cli.run("volume", "mount", "dataclone", mountPoint("dataclone").toString()), 1,
+                "holds data but no filesystem");
+        NbdIT.qemu(List.of("qemu-io", "-f", "raw", "-c", "read -P 0x5a 1M 64k", daemon.nbdUri("dataclone")));
+        cli.run("volume", "detach", "dataclone").ok();
 
         // Mounted volumes cannot be detached or deleted; paths that are not Ballast mounts are refused.
         cli.run("volume", "create", "busy", "--size", "64M").ok();

@@ -255,7 +255,9 @@ final class HostMounts {
     private void formatIfBlank(String volume, VolumeView view, String device) {
         HostDevices.Probe probe = devices.probe(device);
         if (probe.blank()) {
-            if (view.usedBytes() > 0) {
+            // usedBytes counts a volume's own layers only: a clone's data lives in its source's
+            // snapshot, so a clone is never taken for blank.
+            if (view.usedBytes() > 0 || view.source() != null) {
                 throw ApiException.conflict("volume " + volume + " holds data but no filesystem that blkid recognises;"
                         + " refusing to format it. Use 'ballast volume attach " + volume + " --block' to look at it");
             }
