@@ -125,7 +125,7 @@ public final class VolumeService implements AutoCloseable {
     }
 
     public void delete(String name) {
-        locked(name, () -> {
+        VolumeRecord deleted = locked(name, () -> {
             VolumeRecord volume = volume(state(), name);
             if (volume.attachment() != null) {
                 throw ApiException.conflict("volume " + name + " is attached on " + volume.attachment().node()
@@ -139,9 +139,11 @@ public final class VolumeService implements AutoCloseable {
                 }
             }
             metrics.forget(name);
-            deleteImplicitSnapshot(volume);
-            return null;
+            return volume;
         });
+        // Outside the clone's lock: taking the source's lock while holding it could deadlock
+        // with a clone of that source onto this name, which takes the two in stripe order.
+        deleteImplicitSnapshot(deleted);
     }
 
     public VolumeView resize(String name, long newSize) {
@@ -218,13 +220,20 @@ public final class VolumeService implements AutoCloseable {
         if (source == null || !implicitSnapshotName(clone.name()).equals(clone.sourceSnapshot())) {
             return;
         }
-        locked(source, () -> {
-            VolumeRecord origin = state().volumes().get(source);
-            if (origin != null && origin.snapshots().stream().anyMatch(s -> s.name().equals(clone.sourceSnapshot()))) {
-                deleteSnapshotLocked(origin, clone.sourceSnapshot());
-            }
-            return null;
-        });
+        try {
+            locked(source, () -> {
+                VolumeRecord origin = state().volumes().get(source);
+                if (origin != null
+                        && origin.snapshots().stream().anyMatch(s -> s.name().equals(clone.sourceSnapshot()))) {
+                    deleteSnapshotLocked(origin, clone.sourceSnapshot());
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            // The clone is gone either way; the snapshot stays listed and can be deleted by hand.
+            log.error("volume {}: deleted, but its snapshot {}/{} could not be: {}", clone.name(), source,
+                    clone.sourceSnapshot(), e.getMessage());
+        }
     }
 
     private static String implicitSnapshotName(String cloneName) {
