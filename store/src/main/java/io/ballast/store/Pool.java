@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * A storage pool: a directory of layer files and replica manifests on one filesystem.
  *
  * <pre>
- * pool.properties              id, format
+ * pool.properties              id, format, fingerprint (class of service and the rates measured)
  * layers/&lt;layer&gt;.data          sparse data, block n at byte n*4096
  * layers/&lt;layer&gt;.meta          parent layer id (empty for a root), owning replica id
  * replicas/&lt;replica&gt;.properties size, head layer id, snapshot names to layer ids (oldest first)
@@ -58,6 +58,7 @@ public final class Pool implements Closeable {
     private final Path layersDir;
     private final Path replicasDir;
     private final String id;
+    private final Fingerprint fingerprint;
     final Space space;
     final StripedLocks stripes = new StripedLocks();
     private final ReentrantLock structure = new ReentrantLock();
@@ -68,12 +69,13 @@ public final class Pool implements Closeable {
     /** Holds the pool's lock file for as long as the pool is open. */
     private final FileChannel lock;
 
-    private Pool(Path dir, String id, long capacityBytes, FileChannel lock) {
+    private Pool(Path dir, String id, Fingerprint fingerprint, long capacityBytes, FileChannel lock) {
         this.lock = lock;
         this.dir = dir;
         this.layersDir = dir.resolve("layers");
         this.replicasDir = dir.resolve("replicas");
         this.id = id;
+        this.fingerprint = fingerprint;
         this.space = new Space(capacityBytes);
     }
 
@@ -84,7 +86,9 @@ public final class Pool implements Closeable {
         try {
             FileStore store = Files.getFileStore(dir);
             checkAllocationIsExact(dir, store);
-            Pool pool = new Pool(dir, readOrCreateId(dir), capacityBytes > 0 ? capacityBytes : store.getTotalSpace(), lock);
+            Properties manifest = readOrCreateManifest(dir);
+            Pool pool = new Pool(dir, manifest.getProperty("id"), Fingerprint.from(manifest),
+                    capacityBytes > 0 ? capacityBytes : store.getTotalSpace(), lock);
             pool.load();
             return pool;
         } catch (IOException | RuntimeException e) {
@@ -143,17 +147,29 @@ public final class Pool implements Closeable {
         }
     }
 
-    private static String readOrCreateId(Path dir) throws IOException {
-        Path manifest = dir.resolve("pool.properties");
-        if (Files.exists(manifest)) {
-            return DurableFiles.read(manifest).getProperty("id");
+    /**
+     * Reads pool.properties, or creates it for a new pool. A new pool is fingerprinted before
+     * its manifest is written, and so is a pool created before fingerprints existed, at its
+     * first open since: the measurement runs once in a pool's life.
+     */
+    private static Properties readOrCreateManifest(Path dir) throws IOException {
+        Path path = dir.resolve("pool.properties");
+        boolean exists = Files.exists(path);
+        Properties manifest = exists ? DurableFiles.read(path) : new Properties();
+        if (!exists) {
+            manifest.setProperty("id", UUID.randomUUID().toString());
+            manifest.setProperty("format", "1");
         }
-        String id = UUID.randomUUID().toString();
-        Properties p = new Properties();
-        p.setProperty("id", id);
-        p.setProperty("format", "1");
-        DurableFiles.write(manifest, p);
-        return id;
+        if (Fingerprint.from(manifest) == null) {
+            Fingerprint f = PoolFingerprint.measure(dir);
+            f.storeInto(manifest);
+            // Also makes the deletion of the measurement's probe file durable (same directory).
+            DurableFiles.write(path, manifest);
+            log.info("pool {} at {}: class {} ({} fsynced random 4 KiB writes/s, {} random 4 KiB reads/s){}",
+                    manifest.getProperty("id"), dir, f.cos(), Math.round(f.syncWriteIops()),
+                    Math.round(f.randomReadIops()), exists ? ", measured for a pool created before fingerprints" : "");
+        }
+        return manifest;
     }
 
     public String id() {
@@ -162,6 +178,11 @@ public final class Pool implements Closeable {
 
     public Path dir() {
         return dir;
+    }
+
+    /** The pool's class of service and the rates it was derived from, measured when the pool was created. */
+    public Fingerprint fingerprint() {
+        return fingerprint;
     }
 
     public long capacityBytes() {
