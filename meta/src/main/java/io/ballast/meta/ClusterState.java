@@ -34,6 +34,14 @@ public record ClusterState(String clusterId, Map<String, NodeRecord> nodes, Map<
         return new ClusterState(clusterId, nodes, pools, Maps.with(volumes, volume.name(), volume), appliedIndex);
     }
 
+    ClusterState withoutNode(String name) {
+        return new ClusterState(clusterId, Maps.without(nodes, name), pools, volumes, appliedIndex);
+    }
+
+    ClusterState withoutPool(String id) {
+        return new ClusterState(clusterId, nodes, Maps.without(pools, id), volumes, appliedIndex);
+    }
+
     ClusterState withoutVolume(String name) {
         return new ClusterState(clusterId, nodes, pools, Maps.without(volumes, name), appliedIndex);
     }

@@ -7,11 +7,18 @@ import io.ballast.meta.Command.DeleteSnapshot;
 import io.ballast.meta.Command.DeleteVolume;
 import io.ballast.meta.Command.DetachVolume;
 import io.ballast.meta.Command.Heartbeat;
+import io.ballast.meta.Command.JoinNode;
+import io.ballast.meta.Command.MarkNodeDown;
 import io.ballast.meta.Command.RegisterNode;
 import io.ballast.meta.Command.RegisterPool;
+import io.ballast.meta.Command.RemoveNode;
 import io.ballast.meta.Command.ResizeVolume;
+import io.ballast.meta.Command.SetReplicas;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The pure state-transition function of the metadata state machine: (state, command, log index) to
@@ -48,6 +55,10 @@ public final class ClusterStateTransitions {
                 case DetachVolume c -> detachVolume(state, c);
                 case CreateSnapshot c -> createSnapshot(state, c);
                 case DeleteSnapshot c -> deleteSnapshot(state, c);
+                case JoinNode c -> joinNode(state, c);
+                case MarkNodeDown c -> markNodeDown(state, c);
+                case RemoveNode c -> removeNode(state, c);
+                case SetReplicas c -> setReplicas(state, c);
             };
         } catch (Rejected r) {
             applied = new Applied(state, r.result);
@@ -69,7 +80,120 @@ public final class ClusterStateTransitions {
             throw new Rejected(CommandResult.notFound("node " + c.node() + " is not registered"));
         }
         // Heartbeats from one node may be committed out of order (retries); a lease never moves backwards.
-        return ok(s.withNode(node.withLastHeartbeatMillis(Math.max(node.lastHeartbeatMillis(), c.atMillis()))));
+        ClusterState next = s.withNode(node.withLastHeartbeatMillis(Math.max(node.lastHeartbeatMillis(), c.atMillis())));
+        for (Map.Entry<String, Long> used : c.poolUsedBytes().entrySet()) {
+            PoolRecord pool = next.pools().get(used.getKey());
+            // A node reports only its own pools; a stale report about a pool since moved is ignored.
+            if (pool != null && pool.node().equals(node.name()) && pool.usedBytes() != used.getValue()) {
+                next = next.withPool(pool.withUsedBytes(Math.max(0, used.getValue())));
+            }
+        }
+        return ok(next);
+    }
+
+    private static Applied joinNode(ClusterState s, JoinNode c) {
+        NodeRecord node = c.node();
+        require(node != null, "JoinNode without a node");
+        requireName(node.name(), "node name");
+        NodeRecord existing = s.nodes().get(node.name());
+        if (existing != null) {
+            throw new Rejected(CommandResult.conflict("a node named " + node.name() + " is already a member of this"
+                    + " cluster (at " + existing.address() + ":" + existing.apiPort() + ", " + existing.state()
+                    + "); restart it with its own --data, or remove it first (ballast node remove " + node.name() + ")"));
+        }
+        return ok(s.withNode(node.withState(NodeRecord.UP)));
+    }
+
+    private static Applied markNodeDown(ClusterState s, MarkNodeDown c) {
+        NodeRecord node = node(s, c.node());
+        if (!node.up() || node.lastHeartbeatMillis() != c.lastHeartbeatMillis()) {
+            return ok(s); // already down, or a heartbeat arrived after the leader decided
+        }
+        return ok(s.withNode(node.withState(NodeRecord.DOWN)));
+    }
+
+    private static Applied removeNode(ClusterState s, RemoveNode c) {
+        NodeRecord node = node(s, c.node());
+        List<String> attached = new ArrayList<>();
+        List<String> onlyCopy = new ArrayList<>();
+        for (VolumeRecord v : s.volumes().values()) {
+            if (v.attached() && v.attachment().node().equals(node.name())) {
+                attached.add(v.name());
+            }
+            boolean here = v.replicas().stream().anyMatch(r -> r.node().equals(node.name()));
+            boolean inSyncElsewhere = v.replicas().stream().anyMatch(r -> r.inSync() && !r.node().equals(node.name()));
+            if (here && !inSyncElsewhere) {
+                onlyCopy.add(v.name());
+            }
+        }
+        if (!attached.isEmpty()) {
+            throw new Rejected(CommandResult.conflict("node " + node.name() + " has attached volumes " + sample(attached)
+                    + "; detach them first"));
+        }
+        if (!onlyCopy.isEmpty()) {
+            throw new Rejected(CommandResult.conflict("node " + node.name() + " holds the only in-sync replica of "
+                    + sample(onlyCopy) + "; add replicas elsewhere (ballast volume ha-update) or delete those volumes"
+                    + " first"));
+        }
+        ClusterState next = s.withoutNode(node.name());
+        for (PoolRecord pool : s.pools().values()) {
+            if (pool.node().equals(node.name())) {
+                next = next.withoutPool(pool.id());
+            }
+        }
+        for (VolumeRecord v : s.volumes().values()) {
+            List<ReplicaRecord> kept = v.replicas().stream().filter(r -> !r.node().equals(node.name())).toList();
+            if (kept.size() != v.replicas().size()) {
+                // repl stays: the volume is now degraded, and re-replication restores the count.
+                next = next.withVolume(v.withReplicas(v.repl(), kept));
+            }
+        }
+        return ok(next);
+    }
+
+    private static Applied setReplicas(ClusterState s, SetReplicas c) {
+        VolumeRecord v = volume(s, c.volume());
+        require(c.repl() >= 1, "volume " + v.name() + ": repl must be at least 1, got " + c.repl());
+        require(c.replicas().size() == c.repl(), "volume " + v.name() + ": repl " + c.repl() + " needs "
+                + c.repl() + " replicas, got " + c.replicas().size());
+        Set<String> nodes = new HashSet<>();
+        for (ReplicaRecord r : c.replicas()) {
+            require(r != null, "volume " + v.name() + ": null replica");
+            require(nodes.add(r.node()), "volume " + v.name() + ": two replicas on node " + r.node());
+            require(s.nodes().containsKey(r.node()), "volume " + v.name() + ": node " + r.node() + " is not registered");
+            PoolRecord pool = s.pools().get(r.pool());
+            require(pool != null && pool.node().equals(r.node()),
+                    "volume " + v.name() + ": pool " + r.pool() + " is not a pool of node " + r.node());
+            require(List.of(ReplicaRecord.IN_SYNC, ReplicaRecord.RESYNCING, ReplicaRecord.STALE, ReplicaRecord.FAILED)
+                    .contains(r.state()), "volume " + v.name() + ": unknown replica state " + r.state());
+        }
+        // A replica enters the in-sync set only from the set itself: nothing may claim to be in sync that
+        // was not, or data that exists only on the old in-sync replicas would silently be dropped.
+        boolean keepsInSync = false;
+        for (ReplicaRecord r : c.replicas()) {
+            boolean wasInSync = v.replicas().stream().anyMatch(old -> old.node().equals(r.node())
+                    && old.pool().equals(r.pool()) && old.inSync());
+            require(!r.inSync() || wasInSync, "volume " + v.name() + ": replica on " + r.node()
+                    + " cannot join the in-sync set by SetReplicas; it must be resynced first");
+            keepsInSync |= r.inSync();
+        }
+        require(keepsInSync || v.replicas().stream().noneMatch(ReplicaRecord::inSync),
+                "volume " + v.name() + ": the new replica set keeps none of its in-sync replicas");
+        return ok(s.withVolume(v.withReplicas(c.repl(), c.replicas())));
+    }
+
+    private static NodeRecord node(ClusterState s, String name) {
+        requireName(name, "node name");
+        NodeRecord node = s.nodes().get(name);
+        if (node == null) {
+            throw new Rejected(CommandResult.notFound("node " + name + " is not registered"));
+        }
+        return node;
+    }
+
+    private static String sample(List<String> names) {
+        return names.size() <= 5 ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 5)) + " and " + (names.size() - 5) + " more";
     }
 
     private static Applied registerPool(ClusterState s, RegisterPool c) {

@@ -2,6 +2,8 @@ package io.ballast.meta;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A change to the cluster's metadata, replicated through the Raft log and applied by
@@ -25,14 +27,56 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Command.DetachVolume.class, name = "DetachVolume"),
         @JsonSubTypes.Type(value = Command.CreateSnapshot.class, name = "CreateSnapshot"),
         @JsonSubTypes.Type(value = Command.DeleteSnapshot.class, name = "DeleteSnapshot"),
+        @JsonSubTypes.Type(value = Command.JoinNode.class, name = "JoinNode"),
+        @JsonSubTypes.Type(value = Command.MarkNodeDown.class, name = "MarkNodeDown"),
+        @JsonSubTypes.Type(value = Command.RemoveNode.class, name = "RemoveNode"),
+        @JsonSubTypes.Type(value = Command.SetReplicas.class, name = "SetReplicas"),
 })
 public sealed interface Command {
 
     /** Adds or replaces a node. */
     record RegisterNode(NodeRecord node) implements Command {}
 
-    /** Renews a node's lease. NOT_FOUND for an unknown node. */
-    record Heartbeat(String node, long atMillis) implements Command {}
+    /**
+     * Renews a node's lease, marks it up, and records its pools' use ({@code poolUsedBytes} by pool id;
+     * pools of other nodes are ignored). NOT_FOUND for an unknown node, which is how a removed node learns
+     * that it was removed.
+     */
+    record Heartbeat(String node, long atMillis, Map<String, Long> poolUsedBytes) implements Command {
+        public Heartbeat {
+            poolUsedBytes = poolUsedBytes == null ? Map.of() : Map.copyOf(poolUsedBytes);
+        }
+
+        public Heartbeat(String node, long atMillis) {
+            this(node, atMillis, Map.of());
+        }
+    }
+
+    /** Adds a node that is joining the cluster. CONFLICT if a node of that name is already a member. */
+    record JoinNode(NodeRecord node) implements Command {}
+
+    /**
+     * Marks a node down, but only if its last heartbeat is still {@code lastHeartbeatMillis}: a heartbeat
+     * committed after the leader decided keeps the node up. NOT_FOUND for an unknown node.
+     */
+    record MarkNodeDown(String node, long lastHeartbeatMillis) implements Command {}
+
+    /**
+     * Decommissions a node: removes it, its pools, and its replicas from every volume. CONFLICT while a
+     * volume is attached on it, or while it holds the only in-sync replica of a volume.
+     */
+    record RemoveNode(String node) implements Command {}
+
+    /**
+     * Replaces a volume's replica set and replication factor ({@code volume ha-update}). INVALID unless
+     * {@code replicas} has {@code repl} entries on distinct registered nodes, each on a pool of its node,
+     * and at least one of the volume's in-sync replicas stays in-sync.
+     */
+    record SetReplicas(String volume, int repl, List<ReplicaRecord> replicas) implements Command {
+        public SetReplicas {
+            replicas = replicas == null ? List.of() : List.copyOf(replicas);
+        }
+    }
 
     /** Adds or replaces a pool. */
     record RegisterPool(PoolRecord pool) implements Command {}

@@ -15,10 +15,23 @@ import java.util.Objects;
  * @param logSegmentSizeBytes roll log segments at this size; only closed segments can be purged
  * @param submitTimeout       how long a write or a linearizable read may wait for a quorum
  * @param startupTimeout      how long {@link MetaStore#open} may wait for a leader and the replayed state
+ * @param join                the cluster to join on first start, or null to create a new one; ignored
+ *                            once this directory belongs to a cluster
  */
 public record MetaConfig(Path dir, String nodeName, String address, int raftPort,
                          long snapshotThreshold, long logSegmentSizeBytes,
-                         Duration submitTimeout, Duration startupTimeout) {
+                         Duration submitTimeout, Duration startupTimeout, Join join) {
+
+    /**
+     * What a joining node learned from the node it asked: the cluster id (the Raft group id) and the
+     * current members, through which it reaches the leader until its own copy of the state is current.
+     */
+    public record Join(String clusterId, java.util.List<MetaPeer> members) {
+        public Join {
+            Objects.requireNonNull(clusterId, "clusterId");
+            members = java.util.List.copyOf(members);
+        }
+    }
 
     public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
     // Entries are a few hundred bytes: 1 MiB segments hold a few thousand, so a snapshot every 10,000
@@ -50,22 +63,27 @@ public record MetaConfig(Path dir, String nodeName, String address, int raftPort
     /** The defaults for everything but identity and address. */
     public MetaConfig(Path dir, String nodeName, String address, int raftPort) {
         this(dir, nodeName, address, raftPort, DEFAULT_SNAPSHOT_THRESHOLD, DEFAULT_LOG_SEGMENT_SIZE_BYTES,
-                DEFAULT_SUBMIT_TIMEOUT, DEFAULT_STARTUP_TIMEOUT);
+                DEFAULT_SUBMIT_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null);
+    }
+
+    public MetaConfig withJoin(Join newJoin) {
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, submitTimeout,
+                startupTimeout, newJoin);
     }
 
     public MetaConfig withSnapshotThreshold(long entries) {
-        return new MetaConfig(dir, nodeName, address, raftPort, entries, logSegmentSizeBytes, submitTimeout, startupTimeout);
+        return new MetaConfig(dir, nodeName, address, raftPort, entries, logSegmentSizeBytes, submitTimeout, startupTimeout, join);
     }
 
     public MetaConfig withLogSegmentSizeBytes(long bytes) {
-        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, bytes, submitTimeout, startupTimeout);
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, bytes, submitTimeout, startupTimeout, join);
     }
 
     public MetaConfig withSubmitTimeout(Duration timeout) {
-        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, timeout, startupTimeout);
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, timeout, startupTimeout, join);
     }
 
     public MetaConfig withStartupTimeout(Duration timeout) {
-        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, submitTimeout, timeout);
+        return new MetaConfig(dir, nodeName, address, raftPort, snapshotThreshold, logSegmentSizeBytes, submitTimeout, timeout, join);
     }
 }

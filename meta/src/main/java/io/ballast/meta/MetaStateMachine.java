@@ -47,9 +47,43 @@ final class MetaStateMachine extends BaseStateMachine {
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private volatile ClusterState state;
+    /** Monitor that readers waiting for an index sleep on; notified after every change of {@link #state}. */
+    private final Object applied = new Object();
 
     ClusterState state() {
         return state;
+    }
+
+    /**
+     * Waits until the state has applied {@code index}, or until {@code deadlineNanos} (System.nanoTime).
+     * Returns whether it got there.
+     */
+    boolean awaitApplied(long index, long deadlineNanos) throws MetaUnavailableException {
+        if (state.appliedIndex() >= index) {
+            return true;
+        }
+        synchronized (applied) {
+            while (state.appliedIndex() < index) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    applied.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new MetaUnavailableException("interrupted while waiting for the metadata to catch up", e);
+                }
+            }
+            return true;
+        }
+    }
+
+    private void publish(ClusterState next) {
+        state = next;
+        synchronized (applied) {
+            applied.notifyAll();
+        }
     }
 
     @Override
@@ -85,7 +119,7 @@ final class MetaStateMachine extends BaseStateMachine {
                     + " recover from an older snapshot and the log, or restore the metadata directory from a backup");
         }
         ClusterState loaded = MetaJson.read(bytes, ClusterState.class);
-        state = loaded;
+        publish(loaded);
         setLastAppliedTermIndex(snapshot.getTermIndex());
         LOG.info("loaded metadata snapshot {} ({} nodes, {} pools, {} volumes)", path.getFileName(),
                 loaded.nodes().size(), loaded.pools().size(), loaded.volumes().size());
@@ -96,7 +130,7 @@ final class MetaStateMachine extends BaseStateMachine {
         LogEntryProto entry = trx.getLogEntry();
         ClusterStateTransitions.Applied applied =
                 apply(state, entry.getStateMachineLogEntry().getLogData().toByteArray(), entry.getIndex());
-        state = applied.state();
+        publish(applied.state());
         updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         return CompletableFuture.completedFuture(message(MetaJson.write(applied.result())));
     }

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -21,19 +23,23 @@ import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.netty.NettyConfigKeys;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -42,10 +48,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The cluster's metadata store: an Apache Ratis group whose state machine holds the {@link ClusterState}.
  *
- * <p>Today the group has one voter, this node. The pieces are laid out for 3 or 5 voters: peer ids are
- * node names, each peer has its own address, the cluster id is the Raft group id (persisted in
- * {@code dir/group-id}), writes go through a {@link RaftClient} (which follows the leader wherever it is),
- * and linearizable reads are served by this node's own replica after a read-index round with the leader.
+ * <p>Every node runs a member of the group: a voter (one, three or five of them, see {@link VoterPolicy}) or
+ * a listener, which receives the log and applies it but never votes. So every node has its own copy of the
+ * state, and reads never ship the state over the network. Peer ids are node names; the cluster id is the
+ * Raft group id (persisted in {@code dir/group-id}). Writes go through a {@link RaftClient}, which finds
+ * the leader wherever it is; that is how any node's API can serve every request.
  *
  * <p>Thread-safe. {@link #submit} and {@link #state} block for at most {@link MetaConfig#submitTimeout()}.
  */
@@ -60,17 +67,17 @@ public final class MetaStore implements Closeable {
     }
 
     private final MetaConfig config;
-    private final RaftGroup group;
+    private final RaftGroupId groupId;
     private final RaftPeerId self;
     private final RaftServer server;
     private final MetaStateMachine stateMachine;
     private final RaftClient client;
     private volatile boolean closed;
 
-    private MetaStore(MetaConfig config, RaftGroup group, RaftPeerId self, RaftServer server,
+    private MetaStore(MetaConfig config, RaftGroupId groupId, RaftPeerId self, RaftServer server,
                       MetaStateMachine stateMachine, RaftClient client) {
         this.config = config;
-        this.group = group;
+        this.groupId = groupId;
         this.self = self;
         this.server = server;
         this.stateMachine = stateMachine;
@@ -78,35 +85,49 @@ public final class MetaStore implements Closeable {
     }
 
     /**
-     * Starts this node's metadata server. The first start in an empty directory creates a new cluster (a
-     * fresh group id and a one-voter group); later starts recover from the latest snapshot and the log.
-     * Returns once this node leads the group and has applied everything committed.
+     * Starts this node's metadata server and returns once its copy of the state is current.
      *
-     * @throws IOException if the directory is unusable, the port is taken, or no leader was ready within
-     *     {@link MetaConfig#startupTimeout()}
+     * <ul>
+     *   <li>First start without {@link MetaConfig#join()}: creates a new cluster, a one-voter group.</li>
+     *   <li>First start with a join: takes the cluster's group id and starts an empty member, which the
+     *       leader's membership controller adds to the group (this node must already be registered with
+     *       {@link Command.JoinNode}); returns once it has caught up.</li>
+     *   <li>Later starts: recover from the latest snapshot and the log, then catch up with the leader.</li>
+     * </ul>
+     *
+     * @throws IOException if the directory is unusable or belongs to another cluster, the port is taken,
+     *     or the state could not be brought up to date within {@link MetaConfig#startupTimeout()} (for
+     *     instance because a majority of the voters is down)
      */
     public static MetaStore open(MetaConfig config) throws IOException {
         Path dir = config.dir();
         Files.createDirectories(dir);
-        RaftGroupId groupId = loadOrCreateGroupId(dir);
+        boolean fresh = !Files.isDirectory(dir.resolve(RAFT_DIR));
+        MetaConfig.Join join = config.join();
+        RaftGroupId groupId = loadOrCreateGroupId(dir, join == null ? null : join.clusterId());
         RaftPeer peer = RaftPeer.newBuilder()
                 .setId(config.nodeName())
                 .setAddress(hostPort(config.address(), config.raftPort()))
                 .build();
-        RaftGroup group = RaftGroup.valueOf(groupId, peer);
+        // Only a brand-new cluster is told its members; every other start learns them from its own storage
+        // (or, when joining, from the leader). Telling a restarted node "you are the only voter" could make
+        // it elect itself beside the real group.
+        boolean bootstrap = fresh && join == null;
+        RaftGroup initial = bootstrap ? RaftGroup.valueOf(groupId, peer) : RaftGroup.valueOf(groupId);
         RaftProperties properties = properties(config);
         MetaStateMachine stateMachine = new MetaStateMachine();
 
         long started = System.nanoTime();
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(peer.getId())
-                .setGroup(group)
+                .setGroup(initial)
                 .setStateMachine(stateMachine)
                 .setProperties(properties)
                 // RECOVER formats the storage when there is none yet, so first start and restart are one path.
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         RaftClient client = null;
+        MetaStore store;
         try {
             try {
                 server.start();
@@ -115,27 +136,34 @@ public final class MetaStore implements Closeable {
                         + peer.getAddress() + " with data in " + dir + " (is the port taken, or another daemon using"
                         + " this directory?): " + e.getMessage(), e);
             }
-            awaitReady(config, server, groupId, stateMachine);
+            Set<RaftPeer> contacts = new LinkedHashSet<>();
+            contacts.add(peer);
+            contacts.addAll(server.getDivision(groupId).getRaftConf().getAllPeers());
+            if (join != null) {
+                join.members().forEach(m -> contacts.add(RaftPeer.newBuilder().setId(m.name()).setAddress(m.address()).build()));
+            }
             client = RaftClient.newBuilder()
                     .setClientId(ClientId.randomId())
-                    .setRaftGroup(group)
-                    .setLeaderId(peer.getId())
+                    .setRaftGroup(RaftGroup.valueOf(groupId, contacts))
                     .setProperties(properties)
                     // Bounded retries (e.g. while a leader is being elected); submit() bounds the total wait anyway,
                     // and an unbounded policy would leave requests retrying in the background forever.
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
                             (int) Math.max(1, config.submitTimeout().toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                     .build();
+            store = new MetaStore(config, groupId, peer.getId(), server, stateMachine, client);
+            store.awaitCurrent(fresh, join != null);
         } catch (IOException | RuntimeException e) {
             closeQuietly(client);
             closeQuietly(server);
             throw e;
         }
         ClusterState state = stateMachine.state();
-        LOG.info("metadata store of cluster {} open on {} in {} ms: {} nodes, {} pools, {} volumes, applied index {}",
+        LOG.info("metadata store of cluster {} open on {} in {} ms as {}: {} nodes, {} pools, {} volumes, applied index {}",
                 state.clusterId(), peer.getAddress(), (System.nanoTime() - started) / 1_000_000,
+                store.server.getDivision(groupId).getInfo().getCurrentRole(),
                 state.nodes().size(), state.pools().size(), state.volumes().size(), state.appliedIndex());
-        return new MetaStore(config, group, peer.getId(), server, stateMachine, client);
+        return store;
     }
 
     /**
@@ -148,7 +176,8 @@ public final class MetaStore implements Closeable {
     public CommandResult submit(Command command) throws MetaUnavailableException {
         ensureOpen();
         Message request = Message.valueOf(ByteString.copyFrom(MetaJson.write(command)));
-        RaftClientReply reply = await(client.async().send(request), "write " + command.getClass().getSimpleName());
+        RaftClientReply reply = await(client.async().send(request), "write " + command.getClass().getSimpleName(),
+                config.submitTimeout());
         try {
             return MetaJson.read(reply.getMessage().getContent().toByteArray(), CommandResult.class);
         } catch (IOException e) {
@@ -159,20 +188,97 @@ public final class MetaStore implements Closeable {
 
     /**
      * The current state, linearizably: it reflects every write committed before this call started.
-     * Costs a read-index round with the leader, then reads this node's replica.
+     * Costs a read-index round with the leader (it answers with an applied index at least as new as every
+     * commit before the call), then a wait until this node's own copy has applied that far.
      */
     public ClusterState state() throws MetaUnavailableException {
         ensureOpen();
-        // Ask this node's own server: with a linearizable read option it gets the commit index from the
-        // leader and answers only once its replica has applied up to there, so the local state read after
-        // the reply is at least that new, without shipping the whole state through Raft.
-        await(client.async().sendReadOnly(Message.valueOf(MetaStateMachine.QUERY_SYNC), self), "linearizable read");
+        long deadline = System.nanoTime() + config.submitTimeout().toNanos();
+        long index = leaderIndex(config.submitTimeout());
+        if (!stateMachine.awaitApplied(index, deadline)) {
+            throw new MetaUnavailableException("metadata on " + self + " lags the leader: applied "
+                    + stateMachine.state().appliedIndex() + " of " + index + " within " + config.submitTimeout().toMillis()
+                    + " ms (" + leaderHint() + ")");
+        }
         return stateMachine.state();
+    }
+
+    private long leaderIndex(Duration timeout) throws MetaUnavailableException {
+        RaftClientReply reply = await(client.async().sendReadOnly(Message.valueOf(MetaStateMachine.QUERY_SYNC),
+                readIndexServer()), "linearizable read", timeout);
+        return Long.parseLong(reply.getMessage().getContent().toString(StandardCharsets.US_ASCII));
     }
 
     /** The latest state this node has applied, without any round trip. It may lag the leader. */
     public ClusterState localState() {
         return stateMachine.state();
+    }
+
+    /**
+     * Where to ask for the read index: the leader this node's server last heard from, which every member
+     * (voter or listener) knows within a heartbeat of an election. Asking it directly avoids the client's
+     * own guess, which can lag a failover by several retries. Null (the client finds the leader) while
+     * this node is starting, joining or sees an election.
+     */
+    private RaftPeerId readIndexServer() {
+        try {
+            DivisionInfo info = server.getDivision(groupId).getInfo();
+            return info.getLifeCycleState() == LifeCycle.State.RUNNING ? info.getLeaderId() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** True while this node leads the group and has committed an entry of its term. */
+    public boolean isLeader() {
+        try {
+            return !closed && server.getDivision(groupId).getInfo().isLeaderReady();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The group's members as this node knows them (the leader's view is authoritative). */
+    public Membership membership() throws MetaUnavailableException {
+        try {
+            RaftConfiguration conf = server.getDivision(groupId).getRaftConf();
+            return new Membership(peers(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)),
+                    peers(conf.getCurrentPeers(RaftPeerRole.LISTENER)));
+        } catch (IOException e) {
+            throw new MetaUnavailableException("metadata server of " + self + " is not running: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Changes who votes and who listens, through Raft's joint consensus. New members must be running: the
+     * leader copies the log to them before the change commits.
+     */
+    public void reconfigure(Membership target) throws MetaUnavailableException {
+        ensureOpen();
+        SetConfigurationRequest.Arguments arguments = SetConfigurationRequest.Arguments.newBuilder()
+                .setServersInNewConf(raftPeers(target.voters(), RaftPeerRole.FOLLOWER))
+                .setListenersInNewConf(raftPeers(target.listeners(), RaftPeerRole.LISTENER))
+                .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY)
+                .build();
+        RaftClientReply reply;
+        try {
+            reply = client.admin().setConfiguration(arguments);
+        } catch (IOException e) {
+            throw unavailable("membership change to voters " + target.voterNames(), e);
+        }
+        if (!reply.isSuccess()) {
+            throw unavailable("membership change to voters " + target.voterNames(), reply.getException());
+        }
+    }
+
+    private static List<MetaPeer> peers(java.util.Collection<RaftPeer> peers) {
+        return peers.stream().map(p -> new MetaPeer(p.getId().toString(), p.getAddress())).sorted(
+                java.util.Comparator.comparing(MetaPeer::name)).toList();
+    }
+
+    private static List<RaftPeer> raftPeers(List<MetaPeer> peers, RaftPeerRole role) {
+        return peers.stream().map(p -> RaftPeer.newBuilder().setId(p.name()).setAddress(p.address())
+                .setStartupRole(role).build()).toList();
     }
 
     /** This node's Raft peer id, which is its node name. */
@@ -198,9 +304,8 @@ public final class MetaStore implements Closeable {
         }
     }
 
-    private RaftClientReply await(CompletableFuture<RaftClientReply> future, String what)
+    private RaftClientReply await(CompletableFuture<RaftClientReply> future, String what, Duration timeout)
             throws MetaUnavailableException {
-        Duration timeout = config.submitTimeout();
         RaftClientReply reply;
         try {
             reply = future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -231,7 +336,7 @@ public final class MetaStore implements Closeable {
 
     private String leaderHint() {
         try {
-            DivisionInfo info = server.getDivision(group.getGroupId()).getInfo();
+            DivisionInfo info = server.getDivision(groupId).getInfo();
             RaftPeerId leader = info.getLeaderId();
             return leader == null ? "no leader known to " + self : "leader is " + leader + ", this node is " + info.getCurrentRole();
         } catch (IOException | RuntimeException e) {
@@ -240,38 +345,60 @@ public final class MetaStore implements Closeable {
     }
 
     private String voters() {
-        return group.getPeers().stream().map(p -> p.getId() + "@" + p.getAddress()).toList().toString();
+        try {
+            return peers(server.getDivision(groupId).getRaftConf().getCurrentPeers(RaftPeerRole.FOLLOWER)).stream()
+                    .map(p -> p.name() + "@" + p.address()).toList().toString();
+        } catch (IOException | RuntimeException e) {
+            return "(unknown: " + e.getMessage() + ")";
+        }
     }
 
     // ---- startup ----
 
-    private static void awaitReady(MetaConfig config, RaftServer server, RaftGroupId groupId,
-                                   MetaStateMachine stateMachine) throws IOException {
+    /**
+     * Waits until this node's copy of the state has applied everything the leader had applied when the
+     * wait began. A new cluster first waits to elect itself; a joining node waits to be added to the group.
+     */
+    private void awaitCurrent(boolean fresh, boolean joining) throws IOException {
         long deadline = System.nanoTime() + config.startupTimeout().toNanos();
         RaftServer.Division division = server.getDivision(groupId);
+        String lastError = null;
         for (;;) {
             DivisionInfo info = division.getInfo();
-            // Leader-ready means the leader has committed an entry of its own term, so everything earlier
-            // is committed too; once applied up to the commit index the state is complete.
-            if (info.isLeaderReady()
-                    && info.getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex()) {
-                return;
-            }
             if (!info.isAlive()) {
                 throw new IOException("metadata server of " + config.nodeName() + " stopped during startup ("
                         + info.getLifeCycleState() + "); see the log above for the cause");
             }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("metadata server of " + config.nodeName() + " did not become leader within "
-                        + config.startupTimeout().toMillis() + " ms (role " + info.getCurrentRole() + ", leader "
-                        + info.getLeaderId() + "); check " + config.dir() + " and the log above");
+            long remaining = deadline - System.nanoTime();
+            if (remaining <= 0) {
+                String why = joining && fresh
+                        ? "was not added to the metadata group of cluster " + groupId.getUuid() + "; is the leader"
+                        + " reachable from here, and this node's raft port " + config.raftPort() + " from the leader?"
+                        : "could not catch up with the metadata leader (" + leaderHint() + "); is a majority of the"
+                        + " voters " + voters() + " running?";
+                throw new IOException("metadata server of " + config.nodeName() + " " + why + " Waited "
+                        + config.startupTimeout().toMillis() + " ms" + (lastError == null ? "" : "; last error: " + lastError));
             }
             try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while starting the metadata server", e);
+                long index = leaderIndex(Duration.ofMillis(Math.min(TimeUnit.NANOSECONDS.toMillis(remaining) + 1, 2_000)));
+                // A node outside the group never applies anything: it waits here until the leader adds it.
+                if (stateMachine.awaitApplied(index, Math.min(deadline, System.nanoTime() + 2_000_000_000L))
+                        && division.getRaftConf().getPeer(self, RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER) != null) {
+                    return;
+                }
+            } catch (MetaUnavailableException e) {
+                lastError = e.getMessage();
+                sleep(20);
             }
+        }
+    }
+
+    private static void sleep(long millis) throws IOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting the metadata server", e);
         }
     }
 
@@ -279,22 +406,33 @@ public final class MetaStore implements Closeable {
      * The group id is created once, with the cluster, and kept in the metadata directory: Ratis keeps its
      * storage in a directory named after the group, so the same id must be used on every restart.
      */
-    static RaftGroupId loadOrCreateGroupId(Path dir) throws IOException {
+    static RaftGroupId loadOrCreateGroupId(Path dir, String joining) throws IOException {
         Path file = dir.resolve(GROUP_ID_FILE);
         if (Files.exists(file)) {
             String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            RaftGroupId id;
             try {
-                return RaftGroupId.valueOf(UUID.fromString(text));
+                id = RaftGroupId.valueOf(UUID.fromString(text));
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + " does not hold a group id (\"" + text + "\"); restore it from a backup"
                         + " of this metadata directory, or remove the directory to create a new, empty cluster", e);
             }
+            if (joining != null && !joining.equals(text)) {
+                throw new IOException("this node's data belongs to cluster " + text + ", not to cluster " + joining
+                        + " that it was asked to join; use another --data to join that cluster");
+            }
+            return id;
         }
         if (Files.isDirectory(dir.resolve(RAFT_DIR))) {
             throw new IOException(dir.resolve(RAFT_DIR) + " holds Raft data but " + file + " is missing; restore it"
                     + " (it is the name of the single directory under " + dir.resolve(RAFT_DIR) + ")");
         }
-        UUID uuid = UUID.randomUUID();
+        UUID uuid;
+        try {
+            uuid = joining == null ? UUID.randomUUID() : UUID.fromString(joining);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("cluster id " + joining + " is not a UUID", e);
+        }
         Path tmp = dir.resolve(GROUP_ID_FILE + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {

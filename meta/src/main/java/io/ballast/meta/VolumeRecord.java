@@ -32,6 +32,11 @@ public record VolumeRecord(String id, String name, long sizeBytes, int repl, Str
                 newAttachment, newEpoch, snapshots, sourceVolume, sourceSnapshot);
     }
 
+    public VolumeRecord withReplicas(int newRepl, List<ReplicaRecord> newReplicas) {
+        return new VolumeRecord(id, name, sizeBytes, newRepl, cos, fs, labels, createdAtMillis, newReplicas,
+                attachment, epoch, snapshots, sourceVolume, sourceSnapshot);
+    }
+
     public VolumeRecord withSnapshots(List<SnapshotRecord> newSnapshots) {
         return new VolumeRecord(id, name, sizeBytes, repl, cos, fs, labels, createdAtMillis, replicas,
                 attachment, epoch, newSnapshots, sourceVolume, sourceSnapshot);
