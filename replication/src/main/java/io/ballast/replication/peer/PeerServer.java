@@ -1,0 +1,119 @@
+package io.ballast.replication.peer;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The peer port's server: other nodes of the cluster call this node's {@link ReplicaControl}
+ * through it. Requests run on virtual threads (store operations fsync; the event loop must
+ * not wait for them), at most {@value ServerConnection#MAX_IN_FLIGHT} at a time per
+ * connection. See {@link Wire} for the protocol.
+ */
+public final class PeerServer implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(PeerServer.class);
+    private static final long CLOSE_TIMEOUT_SECONDS = 10;
+
+    private final EventLoopGroup group;
+    private final Channel serverChannel;
+    private final ChannelGroup connections;
+    private final ExecutorService executor;
+
+    private PeerServer(EventLoopGroup group, Channel serverChannel, ChannelGroup connections, ExecutorService executor) {
+        this.group = group;
+        this.serverChannel = serverChannel;
+        this.connections = connections;
+        this.executor = executor;
+    }
+
+    /**
+     * Listens on {@code bind} and serves {@code control}; returns once the socket is listening.
+     *
+     * @param clusterId this node's cluster id, asked at each request (a node that joins
+     *                  another cluster changes it); requests from any other cluster are refused
+     */
+    public static PeerServer start(InetSocketAddress bind, Supplier<String> clusterId, ReplicaControl control)
+            throws IOException {
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("peer-io", true), io);
+        ChannelGroup connections = new DefaultChannelGroup("peer", GlobalEventExecutor.INSTANCE);
+        ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("peer-request-", 0).factory());
+        Dispatcher dispatcher = new Dispatcher(clusterId, control);
+
+        ChannelFuture bound = new ServerBootstrap()
+                .group(group)
+                .channel(channelType)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        connections.add(channel);
+                        channel.pipeline().addLast(new PreambleCheck(), Wire.frameDecoder(),
+                                new ServerConnection(dispatcher, executor));
+                    }
+                })
+                .bind(bind)
+                .awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            executor.shutdown();
+            throw new IOException("cannot listen on the peer port " + PeerUnavailableException.format(bind) + ": "
+                    + bound.cause().getMessage(), bound.cause());
+        }
+        log.info("peer port listening on {} ({} transport)", bound.channel().localAddress(), epoll ? "epoll" : "nio");
+        return new PeerServer(group, bound.channel(), connections, executor);
+    }
+
+    /** The port the server listens on; useful after binding port 0. */
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    /**
+     * Stops listening and closes every connection, so callers on other nodes fail at once,
+     * then waits a bounded time for requests still running, so that the caller may close the
+     * pools afterwards.
+     */
+    @Override
+    public void close() {
+        serverChannel.close().awaitUninterruptibly();
+        connections.close().awaitUninterruptibly(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                log.warn("peer requests still running {} s after close", CLOSE_TIMEOUT_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        group.shutdownGracefully(0, CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}
