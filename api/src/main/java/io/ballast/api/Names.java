@@ -18,6 +18,10 @@ public final class Names {
         check("snapshot", name);
     }
 
+    public static void checkNodeName(String name) {
+        check("node", name);
+    }
+
     public static void checkLabel(String key, String value) {
         if (key == null || !LABEL_KEY.matcher(key).matches()) {
             throw new IllegalArgumentException("label key '" + key + "' is not valid: use letters, digits, '_', '.', '/', '-'");

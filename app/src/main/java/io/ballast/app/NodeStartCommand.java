@@ -4,6 +4,7 @@ import io.ballast.api.Sizes;
 import io.ballast.node.Daemon;
 import io.ballast.node.NodeConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,9 +58,31 @@ final class NodeStartCommand implements Callable<Integer> {
     @Option(names = "--join", paramLabel = "HOST:API_PORT", description = "join an existing cluster")
     String join;
 
+    @Option(names = "--lease", paramLabel = "DURATION",
+            description = "a node without a heartbeat for this long is reported down, e.g. 5s or 1500ms (default 5s)")
+    String lease = "5s";
+
     @Option(names = "--dev-dir", paramLabel = "DIR",
             description = "where the FUSE mount of volume block files goes (default: DATA/dev)")
     Path devDir;
+
+    /** 5s, 1500ms, 1m: a whole number and a unit, between 1 s and 10 min. */
+    static Duration parseDuration(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m)").matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration; write e.g. 5s, 1500ms or 1m");
+        }
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            default -> Duration.ofMinutes(n);
+        };
+        if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new IllegalArgumentException(text + " is out of range: use 1s to 10m");
+        }
+        return d;
+    }
 
     static boolean running() {
         return running;
@@ -67,9 +90,16 @@ final class NodeStartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (join != null) {
-            System.err.println("error: --join needs cluster membership, which this build does not have yet;"
-                    + " start a single node without --join");
+        if (join != null && !join.matches("[^:\\s]+:\\d{1,5}")) {
+            System.err.println("error: --join takes HOST:API_PORT of a node of the cluster, e.g. 10.0.0.1:9420; got '"
+                    + join + "'");
+            return 2;
+        }
+        Duration leaseDuration;
+        try {
+            leaseDuration = parseDuration(lease);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: --lease: " + e.getMessage());
             return 2;
         }
         if (overcommit < 1) {
@@ -86,10 +116,12 @@ final class NodeStartCommand implements Callable<Integer> {
         String nodeName = name != null ? name : java.net.InetAddress.getLocalHost().getHostName();
         NodeConfig config = new NodeConfig(data.toAbsolutePath(), nodeName, address, apiPort, nbdPort, peerPort,
                 raftPort, pools.stream().map(NodeConfig.PoolConfig::parse).toList(), labels, join, poolSizeBytes,
-                overcommit, devDir == null ? null : devDir.toAbsolutePath());
+                overcommit, devDir == null ? null : devDir.toAbsolutePath(), leaseDuration);
         Daemon daemon;
         try {
-            daemon = Daemon.start(config);
+            // A removed node exits (the shutdown hook closes the daemon): it must not keep serving a cluster
+            // that no longer counts it as a member.
+            daemon = Daemon.start(config, () -> System.exit(0));
         } catch (Exception e) {
             System.err.println("error: node " + nodeName + " could not start: " + e.getMessage());
             org.slf4j.LoggerFactory.getLogger(NodeStartCommand.class).debug("start failure", e);

@@ -238,6 +238,16 @@ public final class MetaStore implements Closeable {
         }
     }
 
+    /** The leader this node last heard from, or null while none is known. */
+    public String leaderName() {
+        try {
+            RaftPeerId leader = server.getDivision(groupId).getInfo().getLeaderId();
+            return leader == null ? null : leader.toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** The group's members as this node knows them (the leader's view is authoritative). */
     public Membership membership() throws MetaUnavailableException {
         try {
@@ -400,6 +410,13 @@ public final class MetaStore implements Closeable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting the metadata server", e);
         }
+    }
+
+    /** The id of the cluster whose metadata is in {@code dir}, if this node has ever started or joined one. */
+    public static java.util.Optional<String> clusterIdIn(Path dir) throws IOException {
+        Path file = dir.resolve(GROUP_ID_FILE);
+        return Files.exists(file) ? java.util.Optional.of(Files.readString(file, StandardCharsets.US_ASCII).strip())
+                : java.util.Optional.empty();
     }
 
     /**

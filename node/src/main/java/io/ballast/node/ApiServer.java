@@ -6,6 +6,8 @@ import io.ballast.api.ApiError;
 import io.ballast.api.AttachRequest;
 import io.ballast.api.CloneRequest;
 import io.ballast.api.ErrorCodes;
+import io.ballast.api.HaUpdateRequest;
+import io.ballast.api.JoinRequest;
 import io.ballast.api.Json;
 import io.ballast.api.MountRequest;
 import io.ballast.api.ResizeRequest;
@@ -43,6 +45,11 @@ final class ApiServer implements AutoCloseable {
             r.get("/metrics", ctx -> ctx.contentType(NodeMetrics.contentType()).result(metrics.scrape()));
 
             r.get("/v1/cluster", ctx -> respond(ctx, 200, cluster.cluster()));
+            r.post("/v1/cluster/join", ctx -> respond(ctx, 200, cluster.join(body(ctx, JoinRequest.class))));
+            r.delete("/v1/nodes/{name}", ctx -> {
+                cluster.remove(ctx.pathParam("name"));
+                ctx.status(HttpStatus.NO_CONTENT);
+            });
             r.get("/v1/nodes", ctx -> respond(ctx, 200, cluster.nodes()));
             r.get("/v1/nodes/{name}", ctx -> respond(ctx, 200, cluster.node(ctx.pathParam("name"))));
             r.get("/v1/pools", ctx -> respond(ctx, 200, cluster.pools()));
@@ -68,6 +75,10 @@ final class ApiServer implements AutoCloseable {
                     Path.of(required(body(ctx, MountRequest.class).path(), "path")))));
             r.post("/v1/unmount", ctx -> respond(ctx, 200,
                     host.unmount(Path.of(required(body(ctx, MountRequest.class).path(), "path")))));
+            r.post("/v1/volumes/{name}/ha-update", ctx -> {
+                HaUpdateRequest request = body(ctx, HaUpdateRequest.class);
+                respond(ctx, 200, volumes.haUpdate(ctx.pathParam("name"), required(request.repl(), "repl")));
+            });
             r.post("/v1/volumes/{name}/detach", ctx -> respond(ctx, 200, volumes.detach(ctx.pathParam("name"))));
             r.post("/v1/volumes/{name}/resize", ctx -> {
                 ResizeRequest request = body(ctx, ResizeRequest.class);
@@ -157,6 +168,13 @@ final class ApiServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(e.getMessage());
         }
+    }
+
+    private static int required(Integer value, String field) {
+        if (value == null) {
+            throw ApiException.invalid("the request body needs \"" + field + "\"");
+        }
+        return value;
     }
 
     private static String required(String value, String field) {

@@ -4,7 +4,14 @@ import io.ballast.api.ClusterView;
 import io.ballast.api.ErrorCodes;
 import io.ballast.api.NodeView;
 import io.ballast.api.PoolView;
+import io.ballast.api.JoinRequest;
+import io.ballast.api.JoinResponse;
+import io.ballast.api.Names;
 import io.ballast.meta.ClusterState;
+import io.ballast.meta.Command;
+import io.ballast.meta.CommandResult;
+import io.ballast.meta.Membership;
+import io.ballast.meta.MetaPeer;
 import io.ballast.meta.MetaStore;
 import io.ballast.meta.MetaUnavailableException;
 import io.ballast.meta.NodeRecord;
@@ -13,8 +20,6 @@ import io.ballast.meta.VolumeRecord;
 import io.ballast.store.Pool;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,21 +27,77 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Nodes, pools and the cluster as a whole, as the API shows them. */
+/**
+ * Nodes, pools and the cluster as a whole, as the API shows them; and the two membership requests:
+ * a node joining, and a node being removed.
+ */
 final class ClusterService {
-    /** A node whose last heartbeat is older than this is reported down. */
-    static final Duration LEASE = Duration.ofSeconds(5);
-
     private final String nodeName;
     private final MetaStore meta;
     private final Map<String, Pool> localPools;
-    private final Clock clock;
 
-    ClusterService(String nodeName, MetaStore meta, Map<String, Pool> localPools, Clock clock) {
+    ClusterService(String nodeName, MetaStore meta, Map<String, Pool> localPools) {
         this.nodeName = nodeName;
         this.meta = meta;
         this.localPools = localPools;
-        this.clock = clock;
+    }
+
+    /**
+     * Registers a node that starts with {@code --join} pointing here, and tells it the cluster id and the
+     * metadata group's members. The leader's membership controller then adds it to the group. A retried
+     * join of a node registered but not yet in the group (it crashed while joining) is accepted again.
+     */
+    JoinResponse join(JoinRequest request) {
+        NodeRecord node;
+        try {
+            Names.checkNodeName(request.name());
+            if (request.address() == null || request.address().isBlank()) {
+                throw new IllegalArgumentException("a joining node must give its address");
+            }
+            for (int port : new int[] {request.apiPort(), request.nbdPort(), request.peerPort(), request.raftPort()}) {
+                if (port < 1 || port > 65535) {
+                    throw new IllegalArgumentException("port " + port + " is out of range");
+                }
+            }
+            long now = System.currentTimeMillis();
+            node = new NodeRecord(request.name(), request.address(), request.apiPort(), request.nbdPort(),
+                    request.peerPort(), request.raftPort(), request.labels(), now, now);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("cannot join node " + request.name() + ": " + e.getMessage());
+        }
+        CommandResult result = submit(new Command.JoinNode(node));
+        Membership members = membership();
+        if (!result.ok()) {
+            NodeRecord existing = state().nodes().get(node.name());
+            boolean retry = existing != null && existing.address().equals(node.address())
+                    && existing.raftPort() == node.raftPort() && !members.isMember(node.name());
+            if (!retry) {
+                throw new ApiException(result.code(), result.message());
+            }
+        }
+        List<JoinResponse.Member> list = new ArrayList<>();
+        for (MetaPeer peer : members.voters()) {
+            list.add(new JoinResponse.Member(peer.name(), peer.address()));
+        }
+        for (MetaPeer peer : members.listeners()) {
+            list.add(new JoinResponse.Member(peer.name(), peer.address()));
+        }
+        return new JoinResponse(state().clusterId(), list);
+    }
+
+    /**
+     * Decommissions a node: the metadata refuses while it has attached volumes or holds the only in-sync
+     * replica of one; the leader then drops it from the metadata group, and the node stops itself at its
+     * next heartbeat if it is still running.
+     */
+    void remove(String name) {
+        if (!state().nodes().containsKey(name)) {
+            throw ApiException.notFound("no node named " + name + " (ballast node list)");
+        }
+        CommandResult result = submit(new Command.RemoveNode(name));
+        if (!result.ok()) {
+            throw new ApiException(result.code(), result.message());
+        }
     }
 
     Map<String, Object> health() {
@@ -62,8 +123,8 @@ final class ClusterService {
             }
         }
         int attached = (int) state.volumes().values().stream().filter(v -> v.attachment() != null).count();
-        int up = (int) nodes.stream().filter(n -> n.state().equals("up")).count();
-        return new ClusterView(state.clusterId(), nodeName, nodes.size(), up, state.volumes().size(), attached,
+        int up = (int) nodes.stream().filter(n -> n.state().equals(NodeRecord.UP)).count();
+        return new ClusterView(state.clusterId(), meta.leaderName(), nodes.size(), up, state.volumes().size(), attached,
                 capacity, used, provisioned);
     }
 
@@ -87,7 +148,8 @@ final class ClusterService {
             volume.replicas().forEach(r -> volumesByPool.merge(r.pool(), 1, Integer::sum));
         }
         List<NodeView> views = new ArrayList<>();
-        long now = clock.millis();
+        Membership members = membershipOrEmpty();
+        String leader = meta.leaderName();
         for (NodeRecord node : state.nodes().values()) {
             List<PoolView> pools = new ArrayList<>();
             long capacity = 0;
@@ -96,18 +158,23 @@ final class ClusterService {
                 if (!pool.node().equals(node.name())) {
                     continue;
                 }
+                // A local pool is read directly; another node's as of its latest heartbeat.
                 Pool local = localPools.get(pool.id());
-                long poolUsed = local != null ? local.usedBytes() : 0;
+                long poolUsed = local != null ? local.usedBytes() : pool.usedBytes();
+                long available = local != null ? available(local) : Math.max(0, pool.capacityBytes() - poolUsed);
                 pools.add(new PoolView(pool.id(), pool.node(), pool.path(), pool.cos(), pool.capacityBytes(), poolUsed,
-                        local != null ? available(local) : 0, provisioned.getOrDefault(pool.id(), 0L),
-                        volumesByPool.getOrDefault(pool.id(), 0)));
+                        available, provisioned.getOrDefault(pool.id(), 0L), volumesByPool.getOrDefault(pool.id(), 0)));
                 capacity += pool.capacityBytes();
                 used += poolUsed;
             }
-            boolean up = node.name().equals(nodeName) || now - node.lastHeartbeatMillis() <= LEASE.toMillis();
-            views.add(new NodeView(node.name(), up ? "up" : "down", node.address(), node.apiPort(), node.nbdPort(),
-                    node.peerPort(), node.raftPort(), node.labels(), pools, capacity, used,
-                    Instant.ofEpochMilli(node.lastHeartbeatMillis()).toString()));
+            // The node answering is up whatever the record says: the leader may not have seen it back yet.
+            boolean up = node.name().equals(nodeName) || node.up();
+            String role = node.name().equals(leader) ? "leader"
+                    : members.voters().stream().anyMatch(p -> p.name().equals(node.name())) ? "voter"
+                    : members.listeners().stream().anyMatch(p -> p.name().equals(node.name())) ? "listener" : "none";
+            views.add(new NodeView(node.name(), up ? NodeRecord.UP : NodeRecord.DOWN, role, node.address(),
+                    node.apiPort(), node.nbdPort(), node.peerPort(), node.raftPort(), node.labels(), pools, capacity,
+                    used, Instant.ofEpochMilli(node.lastHeartbeatMillis()).toString()));
         }
         return views;
     }
@@ -127,6 +194,30 @@ final class ClusterService {
             return meta.state();
         } catch (MetaUnavailableException e) {
             throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    private CommandResult submit(Command command) {
+        try {
+            return meta.submit(command);
+        } catch (MetaUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    private Membership membership() {
+        try {
+            return meta.membership();
+        } catch (MetaUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    private Membership membershipOrEmpty() {
+        try {
+            return meta.membership();
+        } catch (MetaUnavailableException e) {
+            return new Membership(List.of(), List.of());
         }
     }
 }

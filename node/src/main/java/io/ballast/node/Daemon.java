@@ -2,11 +2,17 @@ package io.ballast.node;
 
 import io.ballast.frontend.fuse.BlockFileMount;
 import io.ballast.frontend.nbd.NbdServer;
+import io.ballast.api.JoinRequest;
+import io.ballast.api.JoinResponse;
 import io.ballast.meta.Command;
+import io.ballast.meta.CommandResult;
+import io.ballast.meta.MetaPeer;
 import io.ballast.meta.MetaConfig;
 import io.ballast.meta.MetaStore;
 import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
+import io.ballast.replication.peer.PeerClient;
+import io.ballast.replication.peer.PeerServer;
 import io.ballast.store.Pool;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -17,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +31,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,23 +42,37 @@ import org.slf4j.LoggerFactory;
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
-    private static final long HEARTBEAT_SECONDS = 1;
+    /** How long a joining node keeps asking its seed, which may itself still be starting. */
+    private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(60);
 
     private final NodeConfig config;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final ScheduledExecutorService heartbeat =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat").daemon().factory());
+    private final Runnable onRemoved;
+    private final AtomicBoolean removed = new AtomicBoolean();
+    private Map<String, Pool> pools = Map.of();
     private FileChannel lockChannel;
     private MetaStore meta;
     private ApiServer api;
     private NbdServer nbd;
 
-    private Daemon(NodeConfig config) {
+    private Daemon(NodeConfig config, Runnable onRemoved) {
         this.config = config;
+        this.onRemoved = onRemoved;
     }
 
+    /** Starts a daemon that just logs when it is removed from the cluster. */
     public static Daemon start(NodeConfig config) throws IOException {
-        Daemon daemon = new Daemon(config);
+        return start(config, () -> {});
+    }
+
+    /**
+     * Starts the daemon. {@code onRemoved} runs (once, on a thread of its own) when this node learns that it
+     * was removed from the cluster ({@code ballast node remove}); the caller should then shut it down.
+     */
+    public static Daemon start(NodeConfig config, Runnable onRemoved) throws IOException {
+        Daemon daemon = new Daemon(config, onRemoved);
         try {
             daemon.startUp();
         } catch (IOException | RuntimeException e) {
@@ -67,32 +89,54 @@ public final class Daemon implements AutoCloseable {
         lockDataDir();
         Files.writeString(config.pidFile(), ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
 
-        Map<String, Pool> pools = new LinkedHashMap<>();
+        Map<String, Pool> opened = new LinkedHashMap<>();
         Map<String, String> classes = new LinkedHashMap<>();
         for (NodeConfig.PoolConfig poolConfig : config.effectivePools()) {
             Pool pool = Pool.open(poolConfig.path(), config.poolSizeBytes());
             resources.add(pool);
-            pools.put(pool.id(), pool);
-            classes.put(pool.id(), poolConfig.cos() == null ? "low" : poolConfig.cos());
+            opened.put(pool.id(), pool);
+            // The operator's --pool PATH:CLASS wins over what the fingerprint measured.
+            classes.put(pool.id(), poolConfig.cos() != null ? poolConfig.cos() : pool.fingerprint().cos());
         }
+        pools = Map.copyOf(opened);
 
-        meta = MetaStore.open(new MetaConfig(config.dataDir().resolve("meta"), config.name(), config.address(),
-                config.raftPort()));
+        NodeApiClient nodeApi = new NodeApiClient();
+        resources.add(nodeApi);
+        Path metaDir = config.dataDir().resolve("meta");
+        MetaConfig metaConfig = new MetaConfig(metaDir, config.name(), config.address(), config.raftPort());
+        java.util.Optional<String> member = MetaStore.clusterIdIn(metaDir);
+        if (config.join() != null && member.isEmpty()) {
+            metaConfig = metaConfig.withJoin(join(nodeApi));
+        } else if (config.join() != null) {
+            log.info("this node is already a member of cluster {}; --join {} is ignored", member.get(), config.join());
+        }
+        meta = MetaStore.open(metaConfig);
         resources.add(meta);
         // Pools this metadata store knew before this start: only there may reconcile delete.
         java.util.Set<String> knownPools = meta.state().pools().keySet();
         long now = clock.millis();
+        NodeRecord previous = meta.state().nodes().get(config.name());
+        // Keeps the registration time: the membership controller seats voters in order of registration.
         meta.submit(new Command.RegisterNode(new NodeRecord(config.name(), config.address(), config.apiPort(),
-                config.nbdPort(), config.peerPort(), config.raftPort(), config.labels(), now, now)));
+                config.nbdPort(), config.peerPort(), config.raftPort(), config.labels(),
+                previous == null ? now : previous.registeredAtMillis(), now)));
         for (Pool pool : pools.values()) {
             meta.submit(new Command.RegisterPool(new PoolRecord(pool.id(), config.name(),
-                    pool.dir().toAbsolutePath().toString(), classes.get(pool.id()), pool.capacityBytes())));
+                    pool.dir().toAbsolutePath().toString(), classes.get(pool.id()), pool.capacityBytes(), pool.usedBytes())));
         }
+
+        PeerServer peer = PeerServer.start(new InetSocketAddress(config.address(), config.peerPort()),
+                () -> meta.localState().clusterId(), new LocalReplicaControl(config.name(), pools));
+        resources.add(peer);
+        PeerClient peers = new PeerClient();
+        resources.add(peers);
+        ReplicaControls replicaControls = new ReplicaControls(config.name(), new LocalReplicaControl(config.name(), pools),
+                peers);
 
         NodeMetrics metrics = new NodeMetrics();
         metrics.registerPools(sink -> pools.values().forEach(
                 p -> sink.pool(p.id(), p.dir().toString(), p.capacityBytes(), p.usedBytes())));
-        VolumeService volumes = new VolumeService(config, meta, pools, metrics, clock);
+        VolumeService volumes = new VolumeService(config, meta, pools, replicaControls, nodeApi, metrics, clock);
         resources.add(volumes);
         volumes.reconcile(knownPools);
 
@@ -115,18 +159,64 @@ public final class Daemon implements AutoCloseable {
         volumes.onDetach(nbd::disconnect);
 
         api = new ApiServer(config.address(), config.apiPort(), volumes, host,
-                new ClusterService(config.name(), meta, pools, clock), metrics);
+                new ClusterService(config.name(), meta, pools), metrics);
         resources.add(api);
 
-        heartbeat.scheduleWithFixedDelay(this::beat, HEARTBEAT_SECONDS, HEARTBEAT_SECONDS, TimeUnit.SECONDS);
+        ClusterControllers controllers = new ClusterControllers(meta, config.lease());
+        resources.add(controllers);
+        controllers.start(config.heartbeatInterval());
+        long beat = config.heartbeatInterval().toMillis();
+        heartbeat.scheduleWithFixedDelay(this::beat, beat, beat, TimeUnit.MILLISECONDS);
         log.info("node {} ready in {} ms: api http://{}:{} nbd {}:{} data {}", config.name(),
                 (System.nanoTime() - begin) / 1_000_000, config.address(), api.port(), config.address(), nbd.port(),
                 config.dataDir());
     }
 
+    /**
+     * Asks the member at {@code --join} to register this node, retrying while it is unreachable (it may be
+     * starting too); a refusal (a name already taken, say) fails the start at once.
+     */
+    private MetaConfig.Join join(NodeApiClient nodeApi) throws IOException {
+        JoinRequest request = new JoinRequest(config.name(), config.address(), config.apiPort(), config.nbdPort(),
+                config.peerPort(), config.raftPort(), config.labels());
+        long deadline = System.nanoTime() + JOIN_TIMEOUT.toNanos();
+        long nextLog = 0;
+        for (;;) {
+            try {
+                JoinResponse response = nodeApi.post("at " + config.join(), config.join(), "/v1/cluster/join", request,
+                        JoinResponse.class);
+                log.info("joining cluster {} through {}; metadata members {}", response.clusterId(), config.join(),
+                        response.members());
+                return new MetaConfig.Join(response.clusterId(), response.members().stream()
+                        .map(m -> new MetaPeer(m.name(), m.address())).toList());
+            } catch (ApiException e) {
+                if (!e.code().equals(io.ballast.api.ErrorCodes.UNAVAILABLE) || System.nanoTime() > deadline) {
+                    throw new IOException("cannot join the cluster through " + config.join() + ": " + e.getMessage(), e);
+                }
+                if (System.nanoTime() > nextLog) {
+                    log.info("waiting for {} to accept the join: {}", config.join(), e.getMessage());
+                    nextLog = System.nanoTime() + 5_000_000_000L;
+                }
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while joining", interrupted);
+                }
+            }
+        }
+    }
+
     private void beat() {
         try {
-            meta.submit(new Command.Heartbeat(config.name(), System.currentTimeMillis()));
+            Map<String, Long> used = new LinkedHashMap<>();
+            pools.values().forEach(p -> used.put(p.id(), p.usedBytes()));
+            CommandResult result = meta.submit(new Command.Heartbeat(config.name(), System.currentTimeMillis(), used));
+            if (result.code().equals(CommandResult.NOT_FOUND) && removed.compareAndSet(false, true)) {
+                log.error("node {} was removed from the cluster (ballast node remove); it stops now. To bring this"
+                        + " host back, start it with a new --data and --join", config.name());
+                Thread.ofPlatform().name("removed").start(onRemoved);
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("heartbeat failed: {}", e.getMessage());
         }

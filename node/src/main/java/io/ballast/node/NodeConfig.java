@@ -1,6 +1,7 @@
 package io.ballast.node;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -10,12 +11,24 @@ import java.util.Map;
  * @param poolSizeBytes caps each pool's capacity (0: the capacity of the pool's filesystem)
  * @param overcommit    how many times its capacity a pool may promise to thin volumes
  * @param devDir        where the FUSE mount of block files goes (null: DATA/dev)
+ * @param join          HOST:API_PORT of a member of the cluster to join on first start, or null
+ * @param lease         a node without a heartbeat for this long is reported down
  */
 public record NodeConfig(Path dataDir, String name, String address, int apiPort, int nbdPort, int peerPort,
                          int raftPort, List<PoolConfig> pools, Map<String, String> labels, String join,
-                         long poolSizeBytes, double overcommit, Path devDir) {
+                         long poolSizeBytes, double overcommit, Path devDir, Duration lease) {
 
     public static final double DEFAULT_OVERCOMMIT = 20;
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(5);
+
+    public NodeConfig {
+        lease = lease == null ? DEFAULT_LEASE : lease;
+    }
+
+    /** Heartbeats go out five times per lease, so a node is declared down only after several are lost. */
+    public Duration heartbeatInterval() {
+        return lease.dividedBy(5);
+    }
 
     /** One storage pool: a directory, and the class of service the operator declares for it. */
     public record PoolConfig(Path path, String cos) {

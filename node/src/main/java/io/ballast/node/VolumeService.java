@@ -16,6 +16,8 @@ import io.ballast.meta.ReplicaRecord;
 import io.ballast.meta.SnapshotRecord;
 import io.ballast.meta.VolumeRecord;
 import io.ballast.replication.VolumeTarget;
+import io.ballast.replication.peer.PeerUnavailableException;
+import io.ballast.replication.peer.ReplicaControl;
 import io.ballast.store.NoSuchReplicaException;
 import io.ballast.store.NoSuchSnapshotException;
 import io.ballast.store.Pool;
@@ -57,6 +59,8 @@ public final class VolumeService implements AutoCloseable {
     private final NodeConfig config;
     private final MetaStore meta;
     private final Map<String, Pool> pools;
+    private final ReplicaControls replicaControls;
+    private final NodeApiClient nodeApi;
     private final NodeMetrics metrics;
     private final Placement placement;
     private final Clock clock;
@@ -65,10 +69,13 @@ public final class VolumeService implements AutoCloseable {
     private volatile Consumer<String> onDetach = name -> {};
     private volatile HostMounts host;
 
-    public VolumeService(NodeConfig config, MetaStore meta, Map<String, Pool> pools, NodeMetrics metrics, Clock clock) {
+    public VolumeService(NodeConfig config, MetaStore meta, Map<String, Pool> pools, ReplicaControls replicaControls,
+                         NodeApiClient nodeApi, NodeMetrics metrics, Clock clock) {
         this.config = config;
         this.meta = meta;
         this.pools = Map.copyOf(pools);
+        this.replicaControls = replicaControls;
+        this.nodeApi = nodeApi;
         this.metrics = metrics;
         this.placement = new Placement(config.overcommit());
         this.clock = clock;
@@ -98,15 +105,18 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.conflict("volume " + spec.name() + " already exists; choose another name");
             }
             List<Placement.Choice> choices = placement.place(spec, state);
-            Placement.Choice choice = local(choices);
             String id = UUID.randomUUID().toString();
-            Pool pool = pool(choice.poolId());
-            io(() -> pool.create(id, spec.sizeBytes()));
-            VolumeRecord volume = new VolumeRecord(id, spec.name(), spec.sizeBytes(), spec.repl(), spec.cos(),
-                    spec.fs(), spec.labels(), clock.millis(), replicas(choices), null, 0, List.of(), null, null);
-            commitOrUndo(new Command.CreateVolume(volume), () -> pool.delete(id));
+            List<ReplicaRecord> placed = replicas(choices);
+            // Empty replicas are identical, so every one of them starts in sync.
+            onEveryReplica(placed, state, "create", (c, r) -> c.create(r.pool(), id, spec.sizeBytes()),
+                    (c, r) -> c.delete(r.pool(), id));
+            VolumeRecord volume = new VolumeRecord(id, spec.name(), spec.sizeBytes(), spec.repl(),
+                    choices.getFirst().cos(), spec.fs(), spec.labels(), clock.millis(), placed, null, 0, List.of(),
+                    null, null);
+            commitOrUndo(new Command.CreateVolume(volume), () -> undoEverywhere(placed, state, "create",
+                    (c, r) -> c.delete(r.pool(), id)));
             metrics.volumeCreated(System.nanoTime() - start);
-            return view(volume, state());
+            return view(volume, state(), true);
         });
     }
 
@@ -114,14 +124,14 @@ public final class VolumeService implements AutoCloseable {
         ClusterState state = state();
         List<VolumeView> views = new ArrayList<>(state.volumes().size());
         for (VolumeRecord volume : state.volumes().values()) {
-            views.add(view(volume, state));
+            views.add(view(volume, state, false));
         }
         return views;
     }
 
     public VolumeView inspect(String name) {
         ClusterState state = state();
-        return view(volume(state, name), state);
+        return view(volume(state, name), state, true);
     }
 
     public void delete(String name) {
@@ -132,12 +142,8 @@ public final class VolumeService implements AutoCloseable {
                         + "; detach it first (ballast volume detach " + name + ")");
             }
             commit(new Command.DeleteVolume(name));
-            for (ReplicaRecord replica : volume.replicas()) {
-                Pool pool = pools.get(replica.pool());
-                if (pool != null) {
-                    io(() -> pool.delete(volume.id()));
-                }
-            }
+            // Committed: a replica a node cannot delete now is deleted by that node's reconcile at its next start.
+            bestEffortOnEveryReplica(volume.replicas(), "delete volume " + name, (c, r) -> c.delete(r.pool(), volume.id()));
             metrics.forget(name);
             return volume;
         });
@@ -153,10 +159,12 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.invalid("volume " + name + " is " + io.ballast.api.Sizes.format(volume.sizeBytes())
                         + "; it can only grow, and " + io.ballast.api.Sizes.format(newSize) + " is smaller");
             }
-            Replica replica = localReplica(volume);
-            placement.checkGrowth(volume, newSize, state());
+            ClusterState state = state();
+            placement.checkGrowth(volume, newSize, state);
             commit(new Command.ResizeVolume(name, newSize));
-            io(() -> replica.grow(newSize));
+            // Committed: a replica that cannot grow now grows in its node's reconcile at the next start.
+            bestEffortOnEveryReplica(volume.replicas(), "resize volume " + name,
+                    (c, r) -> c.grow(r.pool(), volume.id(), newSize));
             return inspect(name);
         });
     }
@@ -182,12 +190,14 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.notFound("volume " + source + " has no snapshot " + snapshot
                         + " (ballast snapshot list " + source + ")");
             }
-            ReplicaRecord placed = origin.replicas().getFirst();
-            Pool pool = pool(placed.pool());
             String id = UUID.randomUUID().toString();
             String fromSnapshot = snap;
+            // Each replica of the origin clones its own copy of the snapshot, in place: no data moves, and the
+            // clone's replicas stand exactly where the origin's do, each as in sync as the one it came from.
+            List<ReplicaRecord> placed = origin.replicas();
             try {
-                io(() -> pool.cloneFrom(origin.id(), fromSnapshot, id));
+                onEveryReplica(placed, state, "clone", (c, r) -> c.cloneFrom(r.pool(), origin.id(), fromSnapshot, id),
+                        (c, r) -> c.delete(r.pool(), id));
             } catch (ApiException e) {
                 if (snapshot == null) {
                     undoImplicitSnapshot(source, fromSnapshot);
@@ -195,18 +205,17 @@ public final class VolumeService implements AutoCloseable {
                 throw e;
             }
             VolumeRecord clone = new VolumeRecord(id, newName, origin.sizeBytes(), origin.repl(), origin.cos(),
-                    origin.fs(), origin.labels(), clock.millis(), origin.replicas().stream()
-                            .map(r -> new ReplicaRecord(r.node(), r.pool(), "in-sync")).toList(),
-                    null, 0, List.of(), source, fromSnapshot);
+                    origin.fs(), origin.labels(), clock.millis(), placed, null, 0, List.of(), source, fromSnapshot);
             try {
-                commitOrUndo(new Command.CreateVolume(clone), () -> pool.delete(id));
+                commitOrUndo(new Command.CreateVolume(clone), () -> undoEverywhere(placed, state, "clone",
+                        (c, r) -> c.delete(r.pool(), id)));
             } catch (ApiException e) {
                 if (snapshot == null && !e.code().equals(ErrorCodes.UNAVAILABLE)) {
                     undoImplicitSnapshot(source, fromSnapshot);
                 }
                 throw e;
             }
-            return view(clone, state());
+            return view(clone, state(), false);
         });
     }
 
@@ -260,8 +269,64 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.notFound("volume " + name + " has no snapshot " + snapshot
                         + " (ballast snapshot list " + name + ")");
             }
-            Replica replica = localReplica(volume);
-            io(() -> replica.restore(snapshot));
+            // All or nothing would need a transaction across nodes; a replica that failed to restore is
+            // reported and the restore can be retried (restoring twice is the same as once).
+            onEveryReplica(volume.replicas(), state(), "restore", (c, r) -> c.restore(r.pool(), volume.id(), snapshot),
+                    null);
+            return inspect(name);
+        });
+    }
+
+    /**
+     * Changes how many replicas the volume has ({@code volume ha-update}). New replicas are placed like a
+     * new volume's, away from the nodes, zones and racks that already hold one, and created empty: they
+     * are {@code stale} until replication copies the data into them and a committed change adds them to
+     * the in-sync set. Fewer replicas drop, in this order, those not in sync, those on down nodes, then
+     * the newest; never the last in-sync replica, nor the replica on the node the volume is attached to.
+     */
+    public VolumeView haUpdate(String name, int repl) {
+        if (repl < 1 || repl > VolumeSpec.MAX_REPL) {
+            throw ApiException.invalid("repl " + repl + " is out of range: use 1, 2 or 3");
+        }
+        return locked(name, () -> {
+            ClusterState state = state();
+            VolumeRecord volume = volume(state, name);
+            List<ReplicaRecord> next = new ArrayList<>(volume.replicas());
+            List<ReplicaRecord> added = new ArrayList<>();
+            List<ReplicaRecord> dropped = new ArrayList<>();
+            if (repl > next.size()) {
+                for (Placement.Choice choice : placement.placeMore(volume, repl - next.size(), state)) {
+                    added.add(new ReplicaRecord(choice.node(), choice.poolId(), ReplicaRecord.STALE));
+                }
+                onEveryReplica(added, state, "create", (c, r) -> c.create(r.pool(), volume.id(), volume.sizeBytes()),
+                        (c, r) -> c.delete(r.pool(), volume.id()));
+                next.addAll(added);
+            } else if (repl < next.size()) {
+                String attachedOn = volume.attached() ? volume.attachment().node() : null;
+                List<ReplicaRecord> candidates = new ArrayList<>(next);
+                candidates.removeIf(r -> r.node().equals(attachedOn));
+                java.util.Collections.reverse(candidates); // newest first among equals
+                candidates.sort(java.util.Comparator.comparing((ReplicaRecord r) -> r.inSync())
+                        .thenComparing(r -> { NodeRecord n = state.nodes().get(r.node()); return n != null && n.up(); }));
+                for (ReplicaRecord candidate : candidates) {
+                    if (next.size() == repl) {
+                        break;
+                    }
+                    long inSyncLeft = next.stream().filter(r -> r != candidate && r.inSync()).count();
+                    if (candidate.inSync() && inSyncLeft == 0) {
+                        continue;
+                    }
+                    next.remove(candidate);
+                    dropped.add(candidate);
+                }
+                if (next.size() != repl) {
+                    throw ApiException.conflict("volume " + name + " cannot go down to " + repl + " replicas: it must"
+                            + " keep an in-sync replica and the one on " + attachedOn + ", where it is attached");
+                }
+            }
+            commitOrUndo(new Command.SetReplicas(name, repl, next), () -> undoEverywhere(added, state, "ha-update",
+                    (c, r) -> c.delete(r.pool(), volume.id())));
+            bestEffortOnEveryReplica(dropped, "drop replica of " + name, (c, r) -> c.delete(r.pool(), volume.id()));
             return inspect(name);
         });
     }
@@ -272,6 +337,22 @@ public final class VolumeService implements AutoCloseable {
     public VolumeTarget attachHere(String name) {
         return locked(name, () -> {
             VolumeRecord volume = volume(state(), name);
+            List<String> remoteInSync = volume.replicas().stream()
+                    .filter(r -> r.inSync() && !r.node().equals(config.name())).map(ReplicaRecord::node).toList();
+            boolean localInSync = volume.replicas().stream()
+                    .anyMatch(r -> r.inSync() && r.node().equals(config.name()));
+            if (!localInSync && !remoteInSync.isEmpty() && volume.replicas().size() == 1) {
+                throw ApiException.conflict("volume " + name + " has its only replica on " + remoteInSync.getFirst()
+                        + ", and IO to a replica on another node needs synchronous replication, which this build does"
+                        + " not have yet; attach it on " + remoteInSync.getFirst() + " (ballast volume attach " + name
+                        + " --node " + remoteInSync.getFirst() + ")");
+            }
+            if (!remoteInSync.isEmpty()) {
+                // Writing only here would silently leave the other in-sync replicas behind.
+                throw ApiException.conflict("volume " + name + " has in-sync replicas on " + String.join(", ", remoteInSync)
+                        + "; writing to several replicas needs synchronous replication, which this build does not"
+                        + " have yet, so it cannot be attached");
+            }
             Replica replica = localReplica(volume);
             CommandResult result = commit(new Command.AttachVolume(name, config.name(), clock.millis()));
             long epoch = result.value();
@@ -285,17 +366,31 @@ public final class VolumeService implements AutoCloseable {
         });
     }
 
+    /** Attaches here, or forwards the request to {@code node}'s API: every node answers every request. */
     public VolumeView attach(String name, String node) {
         if (node != null && !node.equals(config.name())) {
-            ClusterState state = state();
-            if (!state.nodes().containsKey(node)) {
-                throw ApiException.notFound("no node named " + node + " (ballast node list)");
-            }
-            throw ApiException.invalid("this node (" + config.name() + ") can only attach volumes to itself; "
-                    + "send the request to " + node + "'s API");
+            NodeRecord target = upNode(node);
+            return nodeApi.post(node, target.address() + ":" + target.apiPort(),
+                    "/v1/volumes/" + encode(name) + "/attach", new io.ballast.api.AttachRequest(node, null),
+                    VolumeView.class);
         }
         attachHere(name);
         return inspect(name);
+    }
+
+    private NodeRecord upNode(String node) {
+        NodeRecord record = state().nodes().get(node);
+        if (record == null) {
+            throw ApiException.notFound("no node named " + node + " (ballast node list)");
+        }
+        if (!record.up()) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, "node " + node + " is down; it cannot serve the request");
+        }
+        return record;
+    }
+
+    private static String encode(String segment) {
+        return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     public VolumeView detach(String name) {
@@ -303,11 +398,17 @@ public final class VolumeService implements AutoCloseable {
             VolumeRecord volume = volume(state(), name);
             AttachmentRecord attachment = volume.attachment();
             if (attachment == null) {
-                return view(volume, state());
+                return view(volume, state(), false);
             }
             if (!attachment.node().equals(config.name())) {
-                throw ApiException.conflict("volume " + name + " is attached on " + attachment.node()
-                        + "; detach it through that node's API");
+                NodeRecord owner = state().nodes().get(attachment.node());
+                if (owner == null || !owner.up()) {
+                    throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + name + " is attached on "
+                            + attachment.node() + ", which is " + (owner == null ? "no longer a member" : "down")
+                            + "; it can be detached once that node is back");
+                }
+                return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(),
+                        "/v1/volumes/" + encode(name) + "/detach", java.util.Map.of(), VolumeView.class);
             }
             HostMounts mounts = host;
             if (mounts != null) {
@@ -344,10 +445,12 @@ public final class VolumeService implements AutoCloseable {
         if (volume.snapshots().stream().anyMatch(s -> s.name().equals(snapshot))) {
             throw ApiException.conflict("volume " + volume.name() + " already has a snapshot " + snapshot);
         }
-        Replica replica = localReplica(volume);
-        io(() -> replica.snapshot(snapshot));
+        ClusterState state = state();
+        onEveryReplica(volume.replicas(), state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+                (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
         SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
-        commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> replica.deleteSnapshot(snapshot));
+        commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> undoEverywhere(volume.replicas(), state,
+                "snapshot", (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot)));
         return record;
     }
 
@@ -378,8 +481,8 @@ public final class VolumeService implements AutoCloseable {
 
     private void deleteSnapshotLocked(VolumeRecord volume, String snapshot) {
         commit(new Command.DeleteSnapshot(volume.name(), snapshot));
-        Replica replica = localReplica(volume);
-        io(() -> replica.deleteSnapshot(snapshot));
+        bestEffortOnEveryReplica(volume.replicas(), "delete snapshot " + volume.name() + "/" + snapshot,
+                (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
     }
 
     // ---- start-up ------------------------------------------------------------------------
@@ -462,11 +565,61 @@ public final class VolumeService implements AutoCloseable {
         }
     }
 
-    private static long replicaUsed(Pool pool, String id) {
-        try {
-            return pool.replica(id).usedBytes();
-        } catch (NoSuchReplicaException e) {
-            return 0;
+    /** One step of an operation on one replica, wherever it lives. */
+    @FunctionalInterface
+    private interface ReplicaStep {
+        void run(ReplicaControl control, ReplicaRecord replica) throws IOException;
+    }
+
+    /**
+     * Runs {@code step} on every replica, in order. On the first failure, runs {@code undo} (if any) on the
+     * replicas already done, newest first, and throws that failure: the operation happened nowhere.
+     */
+    private void onEveryReplica(List<ReplicaRecord> replicas, ClusterState state, String what, ReplicaStep step,
+                                ReplicaStep undo) {
+        List<ReplicaRecord> done = new ArrayList<>();
+        for (ReplicaRecord replica : replicas) {
+            try {
+                ReplicaControl control = replicaControls.on(replica.node(), state);
+                io(() -> step.run(control, replica));
+            } catch (ApiException e) {
+                if (undo != null) {
+                    undoEverywhere(done, state, what, undo);
+                }
+                String where = replicaControls.isLocal(replica.node()) || e.getMessage().contains(replica.node())
+                        ? "" : " (replica on " + replica.node() + ")";
+                throw new ApiException(e.code(), e.getMessage() + where, e);
+            }
+            done.add(replica);
+        }
+    }
+
+    /** Undoes a step on the replicas where it was done; failures are logged (reconcile cleans up later). */
+    private void undoEverywhere(List<ReplicaRecord> done, ClusterState state, String what, ReplicaStep undo) {
+        for (int i = done.size() - 1; i >= 0; i--) {
+            ReplicaRecord replica = done.get(i);
+            try {
+                undo.run(replicaControls.on(replica.node(), state), replica);
+            } catch (IOException | RuntimeException e) {
+                log.error("could not undo a failed {} on node {}: {}; that node's reconcile removes the leftover at"
+                        + " its next start", what, replica.node(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Runs a step that the metadata already committed on every replica; a replica that fails is logged, not
+     * reported, since its node's {@link #reconcile} brings it in line at its next start.
+     */
+    private void bestEffortOnEveryReplica(List<ReplicaRecord> replicas, String what, ReplicaStep step) {
+        ClusterState state = meta.localState();
+        for (ReplicaRecord replica : replicas) {
+            try {
+                step.run(replicaControls.on(replica.node(), state), replica);
+            } catch (IOException | RuntimeException e) {
+                log.warn("{}: node {} did not finish its part ({}); it will when it next starts", what, replica.node(),
+                        e.getMessage());
+            }
         }
     }
 
@@ -485,7 +638,12 @@ public final class VolumeService implements AutoCloseable {
 
     // ---- views ---------------------------------------------------------------------------
 
-    private VolumeView view(VolumeRecord volume, ClusterState state) {
+    /**
+     * The volume as the API shows it. A replica's use is read from its pool when it is local; with
+     * {@code remoteStats}, other nodes are asked through their peer port (one round trip each), otherwise
+     * their use is left at 0, so that listing thousands of volumes asks nobody.
+     */
+    private VolumeView view(VolumeRecord volume, ClusterState state, boolean remoteStats) {
         AttachmentRecord attachment = volume.attachment();
         String nbd = null;
         if (attachment != null) {
@@ -504,7 +662,18 @@ public final class VolumeService implements AutoCloseable {
                 try {
                     replicaUsed = pool.replica(volume.id()).usedBytes();
                 } catch (NoSuchReplicaException e) {
-                    replicaState = "failed";
+                    replicaState = ReplicaRecord.FAILED;
+                }
+            } else if (remoteStats) {
+                NodeRecord node = state.nodes().get(placed.node());
+                if (node != null && node.up()) {
+                    try {
+                        replicaUsed = replicaControls.on(placed.node(), state).stat(placed.pool(), volume.id()).usedBytes();
+                    } catch (NoSuchReplicaException e) {
+                        replicaState = ReplicaRecord.FAILED;
+                    } catch (IOException | RuntimeException e) {
+                        log.debug("volume {}: no stats from node {}: {}", volume.name(), placed.node(), e.getMessage());
+                    }
                 }
             }
             used = Math.max(used, replicaUsed);
@@ -592,8 +761,10 @@ public final class VolumeService implements AutoCloseable {
                         + " from pool " + pool.dir() + "; see the node log");
             }
         }
-        throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + " has no replica on node "
-                + config.name() + "; replicas on other nodes need replication, which is not built yet");
+        List<String> elsewhere = volume.replicas().stream().map(ReplicaRecord::node).toList();
+        throw ApiException.conflict("volume " + volume.name() + " has no replica on node " + config.name()
+                + " (its replicas are on " + String.join(", ", elsewhere) + "); attach it on one of those nodes"
+                + " (ballast volume attach " + volume.name() + " --node " + elsewhere.getFirst() + ")");
     }
 
     private Pool pool(String id) {
@@ -602,16 +773,6 @@ public final class VolumeService implements AutoCloseable {
             throw new ApiException(ErrorCodes.INTERNAL, "pool " + id + " is not open on node " + config.name());
         }
         return pool;
-    }
-
-    private Placement.Choice local(List<Placement.Choice> choices) {
-        for (Placement.Choice choice : choices) {
-            if (!choice.node().equals(config.name())) {
-                throw ApiException.invalid("replicas on other nodes need replication, which this node does not"
-                        + " offer yet; use --repl 1 and --nodes " + config.name());
-            }
-        }
-        return choices.getFirst();
     }
 
     private static List<ReplicaRecord> replicas(List<Placement.Choice> choices) {
@@ -669,6 +830,8 @@ public final class VolumeService implements AutoCloseable {
             action.run();
         } catch (NoSuchSnapshotException e) {
             throw ApiException.notFound(e.getMessage());
+        } catch (PeerUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
         } catch (PoolFullException e) {
             throw new ApiException(ErrorCodes.NO_SPACE, e.getMessage() + "; free space by deleting snapshots or volumes", e);
         } catch (IllegalArgumentException e) {

@@ -9,6 +9,7 @@ import io.ballast.meta.MetaConfig;
 import io.ballast.meta.MetaStore;
 import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
+import io.ballast.replication.peer.PeerClient;
 import io.ballast.store.Pool;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -29,6 +30,8 @@ class VolumeServiceTest {
     private MetaStore meta;
     private Pool pool;
     private VolumeService volumes;
+    private PeerClient peers;
+    private NodeApiClient nodeApi;
 
     @BeforeEach
     void start() throws IOException {
@@ -42,13 +45,19 @@ class VolumeServiceTest {
         meta.submit(new Command.RegisterPool(new PoolRecord(pool.id(), "node1", pool.dir().toString(), "low",
                 pool.capacityBytes())));
         NodeConfig config = new NodeConfig(dir, "node1", "127.0.0.1", 1, 2, 3, raftPort, List.of(), Map.of(), null,
-                0, 2, null);
-        volumes = new VolumeService(config, meta, Map.of(pool.id(), pool), new NodeMetrics(), Clock.systemUTC());
+                0, 2, null, null);
+        peers = new PeerClient();
+        nodeApi = new NodeApiClient();
+        volumes = new VolumeService(config, meta, Map.of(pool.id(), pool),
+                new ReplicaControls("node1", new LocalReplicaControl("node1", Map.of(pool.id(), pool)), peers), nodeApi,
+                new NodeMetrics(), Clock.systemUTC());
     }
 
     @AfterEach
     void stop() throws IOException {
         volumes.close();
+        peers.close();
+        nodeApi.close();
         pool.close();
         meta.close();
     }

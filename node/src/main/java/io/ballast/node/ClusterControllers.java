@@ -1,0 +1,128 @@
+package io.ballast.node;
+
+import io.ballast.meta.ClusterState;
+import io.ballast.meta.Command;
+import io.ballast.meta.CommandResult;
+import io.ballast.meta.Membership;
+import io.ballast.meta.MetaStore;
+import io.ballast.meta.MetaUnavailableException;
+import io.ballast.meta.NodeRecord;
+import io.ballast.meta.VoterPolicy;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The controllers that run on the metadata leader, once per tick: they declare nodes whose lease expired
+ * down, and move the metadata group's membership one step towards what {@link VoterPolicy} wants. Every
+ * daemon runs this loop; only the one whose node leads acts, so a failover moves the controllers with
+ * the leadership.
+ *
+ * <p>Leases are judged by this node's monotonic clock: a node is down when the leader has seen its
+ * heartbeat value stay the same for a whole lease. The heartbeat's own timestamp is the node's clock and is
+ * only compared with itself, so clock skew between hosts cannot make a live node look dead. A new leader
+ * starts every lease afresh, which delays detection by at most one lease after a failover.
+ */
+final class ClusterControllers implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterControllers.class);
+
+    private final MetaStore meta;
+    private final Duration lease;
+    private final ScheduledExecutorService executor =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("cluster-controllers").daemon().factory());
+    /** Node name to the heartbeat value last seen and when (System.nanoTime) it was first seen. */
+    private final Map<String, long[]> seen = new HashMap<>();
+    private boolean leading;
+    private String lastMembershipError;
+
+    ClusterControllers(MetaStore meta, Duration lease) {
+        this.meta = meta;
+        this.lease = lease;
+    }
+
+    void start(Duration tick) {
+        executor.scheduleWithFixedDelay(this::tick, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        try {
+            if (!meta.isLeader()) {
+                leading = false;
+                return;
+            }
+            if (!leading) {
+                leading = true;
+                seen.clear();
+                log.info("this node leads the metadata group: it now judges leases and membership");
+            }
+            ClusterState state = meta.localState();
+            checkLeases(state);
+            reconcileMembership(state);
+        } catch (RuntimeException e) {
+            log.error("cluster controllers: {}", e.toString(), e);
+        }
+    }
+
+    private void checkLeases(ClusterState state) {
+        long now = System.nanoTime();
+        seen.keySet().retainAll(state.nodes().keySet());
+        for (NodeRecord node : state.nodes().values()) {
+            long[] last = seen.get(node.name());
+            if (last == null || last[0] != node.lastHeartbeatMillis()) {
+                seen.put(node.name(), new long[] {node.lastHeartbeatMillis(), now});
+                continue;
+            }
+            if (node.up() && now - last[1] > lease.toNanos() && !node.name().equals(meta.nodeName())) {
+                try {
+                    CommandResult result = meta.submit(new Command.MarkNodeDown(node.name(), node.lastHeartbeatMillis()));
+                    if (result.ok()) {
+                        log.warn("node {} is down: no heartbeat for {} ms", node.name(), (now - last[1]) / 1_000_000);
+                    }
+                } catch (MetaUnavailableException e) {
+                    log.warn("could not mark node {} down: {}", node.name(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void reconcileMembership(ClusterState state) {
+        try {
+            Membership current = meta.membership();
+            Membership desired = VoterPolicy.desired(state.nodes(), current, meta.nodeName());
+            if (!VoterPolicy.differs(current, desired)) {
+                lastMembershipError = null;
+                return;
+            }
+            Membership step = VoterPolicy.nextStep(current, desired);
+            log.info("metadata membership: voters {} listeners {} -> voters {} listeners {}", current.voterNames(),
+                    names(current), step.voterNames(), names(step));
+            meta.reconfigure(step);
+            lastMembershipError = null;
+        } catch (MetaUnavailableException e) {
+            // Typically a new member that is not running yet; retried next tick. Log each distinct error once.
+            if (!e.getMessage().equals(lastMembershipError)) {
+                log.warn("metadata membership change failed, will retry: {}", e.getMessage());
+                lastMembershipError = e.getMessage();
+            }
+        }
+    }
+
+    private static java.util.List<String> names(Membership m) {
+        return m.listeners().stream().map(io.ballast.meta.MetaPeer::name).toList();
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
