@@ -10,7 +10,8 @@ import java.util.Map;
  * What a user asks for when creating a volume: the body of {@code POST /v1/volumes}.
  *
  * <p>{@code size} is a spelled size ("10G"); {@code sizeBytes} wins when both are given.
- * Absent fields take the defaults {@link #withDefaults()} fills in.
+ * Absent fields take the defaults {@link #withDefaults()} fills in, except {@code cos}: absent, it
+ * stays null, meaning "not requested".
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record VolumeSpec(String name, Long sizeBytes, String size, Integer repl, String cos, String fs,
@@ -37,7 +38,9 @@ public record VolumeSpec(String name, Long sizeBytes, String size, Integer repl,
         if (replicas < 1 || replicas > MAX_REPL) {
             throw new IllegalArgumentException("repl " + replicas + " is out of range: use 1, 2 or 3");
         }
-        String klass = normalizeCos(cos == null ? "low" : cos);
+        // No class asked for stays null, not "low": placement then takes the cheapest class that can
+        // hold every replica, and only it knows which that is.
+        String klass = cos == null ? null : normalizeCos(cos);
         String filesystem = fs == null ? "ext4" : fs.toLowerCase(Locale.ROOT);
         if (!FILESYSTEMS.contains(filesystem)) {
             throw new IllegalArgumentException("fs '" + fs + "' is not supported: use ext4, xfs or none");

@@ -18,10 +18,10 @@ class VolumeSpecTest {
     }
 
     @Test
-    void defaultsAreOneLowExt4Replica() {
+    void defaultsAreOneExt4ReplicaOfNoRequestedClass() {
         VolumeSpec spec = VolumeSpec.parseInline("name=db,size=1G").withDefaults();
         assertThat(spec.repl()).isEqualTo(1);
-        assertThat(spec.cos()).isEqualTo("low");
+        assertThat(spec.cos()).as("placement chooses the class").isNull();
         assertThat(spec.fs()).isEqualTo("ext4");
     }
 

@@ -65,6 +65,17 @@ class PlacementTest {
     }
 
     @Test
+    void whatNoPoolCouldEverHoldIsInvalid() {
+        ClusterState state = state(List.of(node("node1")), List.of(pool("p1", "node1", "low", 2 * GiB)));
+        ApiException e = failure(() -> new Placement(2).place(spec(8 * GiB, 1, null), state));
+        assertThat(e.code()).isEqualTo(ErrorCodes.INVALID);
+        assertThat(e.getMessage()).startsWith("need 1 node with a pool and room for 8 GiB; the closest class is low: found none")
+                .contains("(node1 has no low pool big enough, even empty); room is 2 times a pool's capacity");
+        // Two replicas on a one-node cluster: no amount of deleting helps either.
+        assertThat(failure(() -> new Placement(2).place(spec(GiB, 2, "low"), state)).code()).isEqualTo(ErrorCodes.INVALID);
+    }
+
+    @Test
     void downNodesAreNeverChosen() {
         ClusterState state = state(
                 List.of(down(node("node1")), node("node2"), node("node3")),
@@ -114,6 +125,22 @@ class PlacementTest {
                 pool("p2", "n1", "low", 20 * GiB), pool("p3", "n1", "high", 50 * GiB)));
         assertThat(new Placement(1).place(spec(GiB, 1, "low"), state))
                 .containsExactly(new Placement.Choice("n1", "p2", "low"));
+    }
+
+    @Test
+    void withoutAClassTheCheapestThatHoldsEveryReplica() {
+        // Low fits one replica only (node2 has no low pool), so both go to medium, never high.
+        ClusterState state = state(
+                List.of(node("node1"), node("node2")),
+                List.of(pool("l1", "node1", "low", 100 * GiB), pool("m1", "node1", "medium", 10 * GiB),
+                        pool("m2", "node2", "medium", 10 * GiB), pool("h1", "node1", "high", 100 * GiB),
+                        pool("h2", "node2", "high", 100 * GiB)));
+        assertThat(new Placement(1).place(spec(GiB, 2, null), state)).containsExactly(
+                new Placement.Choice("node1", "m1", "medium"), new Placement.Choice("node2", "m2", "medium"));
+        assertThat(new Placement(1).place(spec(GiB, 1, null), state))
+                .containsExactly(new Placement.Choice("node1", "l1", "low"));
+        assertThat(new Placement(1).place(spec(GiB, 2, "high"), state)).extracting(Placement.Choice::cos)
+                .containsExactly("high", "high");
     }
 
     @Test
