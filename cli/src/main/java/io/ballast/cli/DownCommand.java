@@ -7,16 +7,18 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.List;
-import java.util.Optional;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "down", description = "Stop the local daemons (SIGTERM, then SIGKILL after 10 s).")
+@Command(name = "down", description = {"Stop the local daemons under DIR, every node1..nodeN at once",
+        "(SIGTERM, then SIGKILL after 10 s)."})
 final class DownCommand implements Callable<Integer> {
     private static final Duration GRACE = Duration.ofSeconds(10);
 
@@ -35,31 +37,28 @@ final class DownCommand implements Callable<Integer> {
             cli.output().line("nothing to stop: " + data + " does not exist");
             return 0;
         }
-        List<Path> nodeDirs;
-        try (Stream<Path> dirs = Files.list(data)) {
-            nodeDirs = dirs.filter(d -> d.getFileName().toString().matches("node\\d+")).sorted().toList();
+        // Every node gets SIGTERM at once and they stop together: 3 nodes take one grace period, not three.
+        Map<LocalNode, ProcessHandle> running = new LinkedHashMap<>();
+        for (Path dir : LocalNode.dirsUnder(data)) {
+            LocalNode node = LocalNode.at(dir);
+            node.process().ifPresent(process -> running.put(node, process));
         }
-        int stopped = 0;
-        for (Path dir : nodeDirs) {
-            LocalNode node = new LocalNode(dir, dir.getFileName().toString(), 0, 0, 0, 0);
-            Optional<ProcessHandle> process = node.process();
-            if (process.isEmpty()) {
-                continue;
-            }
-            ProcessHandle handle = process.get();
-            handle.destroy();
+        running.values().forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + GRACE.toNanos();
+        for (var entry : running.entrySet()) {
+            LocalNode node = entry.getKey();
+            ProcessHandle process = entry.getValue();
             try {
-                handle.onExit().get(GRACE.toSeconds(), TimeUnit.SECONDS);
-                cli.output().line("stopped " + node.name() + " (pid " + handle.pid() + ")");
-            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-                handle.destroyForcibly();
-                handle.onExit().join();
-                cli.output().line("killed " + node.name() + " (pid " + handle.pid() + ") after " + GRACE.toSeconds()
+                process.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                cli.output().line("stopped " + node.name() + " (pid " + process.pid() + ")");
+            } catch (TimeoutException | ExecutionException e) {
+                process.destroyForcibly();
+                process.onExit().join();
+                cli.output().line("killed " + node.name() + " (pid " + process.pid() + ") after " + GRACE.toSeconds()
                         + " s without stopping");
             }
-            stopped++;
         }
-        if (stopped == 0) {
+        if (running.isEmpty()) {
             cli.output().line("no Ballast node was running under " + data);
         }
         if (purge) {

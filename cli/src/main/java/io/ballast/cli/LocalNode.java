@@ -9,20 +9,61 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * One daemon of a local cluster started by {@code ballast up}: node i is named node<i>, keeps its
- * files in DIR/node<i>/ and listens on the ports INTERFACE.md assigns it.
+ * files in DIR/node<i>/ and listens on the ports INTERFACE.md assigns it. {@code join} is the API
+ * address (HOST:PORT) of the node whose cluster it joins, or null for node1, which founds the cluster.
  */
-record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort, int nbdPort) {
+record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort, int nbdPort, String join) {
     static final int NBD_BASE_PORT = 10809;
 
+    /** Ports above node1's that node i takes: API P+10(i-1) and peer, raft +2, +3. */
+    static final int PORTS_PER_NODE = 10;
+
     static LocalNode of(Path data, int index, int basePort, int nbdBasePort) {
-        int offset = 10 * (index - 1);
+        if (index < 1) {
+            throw new IllegalArgumentException("node index " + index + " is not 1 or more");
+        }
+        int offset = PORTS_PER_NODE * (index - 1);
+        // Every node but the first joins node1's cluster. A node that is already a member ignores
+        // --join, so it is passed on every start, and a node restarted after 'down' is not refused.
         return new LocalNode(data.resolve("node" + index), "node" + index, basePort + offset, basePort + offset + 2,
-                basePort + offset + 3, nbdBasePort + offset);
+                basePort + offset + 3, nbdBasePort + offset, index == 1 ? null : "127.0.0.1:" + basePort);
+    }
+
+    /** A node found under DIR by its directory alone (enough to find and stop its process). */
+    static LocalNode at(Path dir) {
+        return new LocalNode(dir, dir.getFileName().toString(), 0, 0, 0, 0, null);
+    }
+
+    /**
+     * The node directories (node1, node2, ...) under {@code data}, in the order of their numbers
+     * (node2 before node10); none when {@code data} does not exist.
+     */
+    static List<Path> dirsUnder(Path data) throws IOException {
+        if (!Files.isDirectory(data)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(data)) {
+            return dirs.filter(d -> index(d) > 0 && Files.isDirectory(d))
+                    .sorted(Comparator.comparingInt(LocalNode::index)).toList();
+        }
+    }
+
+    /** The i of a DIR/node<i> directory, or 0 for any other path. */
+    static int index(Path dir) {
+        Path fileName = dir.getFileName();
+        String name = fileName == null ? "" : fileName.toString();
+        if (!name.matches("node[1-9][0-9]{0,5}")) {
+            return 0;
+        }
+        return Integer.parseInt(name.substring("node".length()));
     }
 
     Path pidFile() {
@@ -38,9 +79,14 @@ record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort,
     }
 
     List<String> startArguments() {
-        return List.of("node", "start", "--data", dir.toString(), "--name", name, "--address", "127.0.0.1",
-                "--api-port", Integer.toString(apiPort), "--nbd-port", Integer.toString(nbdPort),
-                "--peer-port", Integer.toString(peerPort), "--raft-port", Integer.toString(raftPort));
+        List<String> arguments = new ArrayList<>(List.of("node", "start", "--data", dir.toString(), "--name", name,
+                "--address", "127.0.0.1", "--api-port", Integer.toString(apiPort), "--nbd-port",
+                Integer.toString(nbdPort), "--peer-port", Integer.toString(peerPort), "--raft-port",
+                Integer.toString(raftPort)));
+        if (join != null) {
+            arguments.addAll(List.of("--join", join));
+        }
+        return List.copyOf(arguments);
     }
 
     /** The running daemon of this node, if its pid file names a live Ballast process. */
