@@ -61,6 +61,8 @@ public final class MetaStore implements Closeable {
 
     static final String GROUP_ID_FILE = "group-id";
     static final String RAFT_DIR = "raft";
+    /** One try at a read index; a healthy leader answers within milliseconds, an election takes ~1 s. */
+    private static final Duration READ_ATTEMPT = Duration.ofSeconds(2);
 
     static {
         quietRatisLogging();
@@ -72,16 +74,20 @@ public final class MetaStore implements Closeable {
     private final RaftServer server;
     private final MetaStateMachine stateMachine;
     private final RaftClient client;
+    /** Asks one given server for a read index, once: {@link #leaderIndex} retries with a fresh target. */
+    private final RaftClient readClient;
+    private final Set<RaftPeerId> knownToReadClient = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private MetaStore(MetaConfig config, RaftGroupId groupId, RaftPeerId self, RaftServer server,
-                      MetaStateMachine stateMachine, RaftClient client) {
+                      MetaStateMachine stateMachine, RaftClient client, RaftClient readClient) {
         this.config = config;
         this.groupId = groupId;
         this.self = self;
         this.server = server;
         this.stateMachine = stateMachine;
         this.client = client;
+        this.readClient = readClient;
     }
 
     /**
@@ -127,6 +133,7 @@ public final class MetaStore implements Closeable {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         RaftClient client = null;
+        RaftClient readClient = null;
         MetaStore store;
         try {
             try {
@@ -151,9 +158,19 @@ public final class MetaStore implements Closeable {
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
                             (int) Math.max(1, config.submitTimeout().toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                     .build();
-            store = new MetaStore(config, groupId, peer.getId(), server, stateMachine, client);
+            RaftProperties readProperties = properties(config);
+            RaftClientConfigKeys.Rpc.setRequestTimeout(readProperties,
+                    TimeDuration.valueOf(READ_ATTEMPT.toMillis(), TimeUnit.MILLISECONDS));
+            readClient = RaftClient.newBuilder()
+                    .setClientId(ClientId.randomId())
+                    .setRaftGroup(RaftGroup.valueOf(groupId, contacts))
+                    .setProperties(readProperties)
+                    .setRetryPolicy(RetryPolicies.noRetry())
+                    .build();
+            store = new MetaStore(config, groupId, peer.getId(), server, stateMachine, client, readClient);
             store.awaitCurrent(fresh, join != null);
         } catch (IOException | RuntimeException e) {
+            closeQuietly(readClient);
             closeQuietly(client);
             closeQuietly(server);
             throw e;
@@ -203,10 +220,51 @@ public final class MetaStore implements Closeable {
         return stateMachine.state();
     }
 
+    /**
+     * An applied index of the leader at least as new as every commit before this call. Each attempt asks
+     * the leader this node's server knows right now, for at most {@link #READ_ATTEMPT}: when the leader has
+     * just died, the next attempt goes to whoever won the election, instead of retrying the dead one.
+     */
     private long leaderIndex(Duration timeout) throws MetaUnavailableException {
-        RaftClientReply reply = await(client.async().sendReadOnly(Message.valueOf(MetaStateMachine.QUERY_SYNC),
-                readIndexServer()), "linearizable read", timeout);
-        return Long.parseLong(reply.getMessage().getContent().toString(StandardCharsets.US_ASCII));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Message query = Message.valueOf(MetaStateMachine.QUERY_SYNC);
+        for (;;) {
+            long left = deadline - System.nanoTime();
+            Duration attempt = Duration.ofNanos(Math.max(1, Math.min(left, READ_ATTEMPT.toNanos())));
+            RaftPeerId target = readIndexServer();
+            try {
+                RaftClientReply reply;
+                if (target == null) {
+                    reply = await(client.async().sendReadOnly(query), "linearizable read", attempt);
+                } else {
+                    // Blocking, not async: a failed async request to one server closes the client's ordered
+                    // window to it for good, and that server may well lead again later.
+                    try {
+                        knowAddressOf(target);
+                        reply = readClient.io().sendReadOnly(query, target);
+                    } catch (IOException | RuntimeException e) {
+                        throw unavailable("linearizable read from " + target, e);
+                    }
+                    if (!reply.isSuccess()) {
+                        throw unavailable("linearizable read from " + target, reply.getException());
+                    }
+                }
+                return Long.parseLong(reply.getMessage().getContent().toString(StandardCharsets.US_ASCII));
+            } catch (MetaUnavailableException e) {
+                if (closed || System.nanoTime() + 50_000_000L >= deadline) {
+                    throw e.getMessage().contains("within") ? new MetaUnavailableException("no quorum: metadata"
+                            + " linearizable read got no answer within " + timeout.toMillis() + " ms (" + leaderHint()
+                            + "). Check that a majority of the metadata voters " + voters()
+                            + " is running and reachable.", e) : e;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new MetaUnavailableException("interrupted while reading the metadata", interrupted);
+                }
+            }
+        }
     }
 
     /** The latest state this node has applied, without any round trip. It may lag the leader. */
@@ -226,6 +284,14 @@ public final class MetaStore implements Closeable {
             return info.getLifeCycleState() == LifeCycle.State.RUNNING ? info.getLeaderId() : null;
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    /** Tells the read client where a member is: members added after it was built are new to it. */
+    private void knowAddressOf(RaftPeerId id) throws IOException {
+        RaftPeer peer = server.getDivision(groupId).getRaftConf().getPeer(id, RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER);
+        if (peer != null && knownToReadClient.add(id)) {
+            readClient.getClientRpc().addRaftPeers(List.of(peer));
         }
     }
 
@@ -302,6 +368,7 @@ public final class MetaStore implements Closeable {
             return;
         }
         closed = true;
+        closeQuietly(readClient);
         closeQuietly(client);
         // Takes a final snapshot (so the next start replays nothing) and can take up to ~1 s: Ratis' log
         // worker polls its queue once a second and close waits for it.

@@ -125,9 +125,6 @@ public final class Daemon implements AutoCloseable {
                     pool.dir().toAbsolutePath().toString(), classes.get(pool.id()), pool.capacityBytes(), pool.usedBytes())));
         }
 
-        PeerServer peer = PeerServer.start(new InetSocketAddress(config.address(), config.peerPort()),
-                () -> meta.localState().clusterId(), new LocalReplicaControl(config.name(), pools));
-        resources.add(peer);
         PeerClient peers = new PeerClient();
         resources.add(peers);
         ReplicaControls replicaControls = new ReplicaControls(config.name(), new LocalReplicaControl(config.name(), pools),
@@ -139,6 +136,11 @@ public final class Daemon implements AutoCloseable {
         VolumeService volumes = new VolumeService(config, meta, pools, replicaControls, nodeApi, metrics, clock);
         resources.add(volumes);
         volumes.reconcile(knownPools);
+        // Only after reconcile: it deletes replicas the metadata does not name, and another node creates a
+        // new volume's replica before it commits the volume, so one arriving during reconcile would be lost.
+        PeerServer peer = PeerServer.start(new InetSocketAddress(config.address(), config.peerPort()),
+                () -> meta.localState().clusterId(), new LocalReplicaControl(config.name(), pools));
+        resources.add(peer);
 
         BlockFileMount fuse = null;
         String fuseUnavailable = null;

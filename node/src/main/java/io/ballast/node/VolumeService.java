@@ -104,16 +104,33 @@ public final class VolumeService implements AutoCloseable {
             if (state.volumes().containsKey(spec.name())) {
                 throw ApiException.conflict("volume " + spec.name() + " already exists; choose another name");
             }
-            List<Placement.Choice> choices = placement.place(spec, state);
             String id = UUID.randomUUID().toString();
-            List<ReplicaRecord> placed = replicas(choices);
-            // Empty replicas are identical, so every one of them starts in sync.
-            onEveryReplica(placed, state, "create", (c, r) -> c.create(r.pool(), id, spec.sizeBytes()),
-                    (c, r) -> c.delete(r.pool(), id));
+            List<Placement.Choice> choices;
+            List<ReplicaRecord> placed;
+            ClusterState candidates = state;
+            for (;;) {
+                choices = placement.place(spec, candidates);
+                placed = replicas(choices);
+                try {
+                    // Empty replicas are identical, so every one of them starts in sync.
+                    onEveryReplica(placed, state, "create", (c, r) -> c.create(r.pool(), id, spec.sizeBytes()),
+                            (c, r) -> c.delete(r.pool(), id));
+                    break;
+                } catch (ApiException e) {
+                    // A node that died within its lease still looks up: place again without it.
+                    String unreachable = unreachableNode(e, placed);
+                    if (unreachable == null) {
+                        throw e;
+                    }
+                    log.warn("volume {}: node {} is unreachable; placing again without it", spec.name(), unreachable);
+                    candidates = withoutNode(candidates, unreachable);
+                }
+            }
             VolumeRecord volume = new VolumeRecord(id, spec.name(), spec.sizeBytes(), spec.repl(),
                     choices.getFirst().cos(), spec.fs(), spec.labels(), clock.millis(), placed, null, 0, List.of(),
                     null, null);
-            commitOrUndo(new Command.CreateVolume(volume), () -> undoEverywhere(placed, state, "create",
+            List<ReplicaRecord> created = placed;
+            commitOrUndo(new Command.CreateVolume(volume), () -> undoEverywhere(created, state, "create",
                     (c, r) -> c.delete(r.pool(), id)));
             metrics.volumeCreated(System.nanoTime() - start);
             return view(volume, state(), true);
@@ -563,6 +580,23 @@ public final class VolumeService implements AutoCloseable {
             log.error("volume {}: snapshot {} is in the metadata but not in pool {}; restoring or cloning it will fail",
                     volume.name(), lost, pool.dir());
         }
+    }
+
+    /** The node whose peer port did not answer, if that is why {@code e} happened. */
+    private static String unreachableNode(ApiException e, List<ReplicaRecord> placed) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof PeerUnavailableException p && placed.stream().anyMatch(r -> r.node().equals(p.node()))) {
+                return p.node();
+            }
+        }
+        return null;
+    }
+
+    /** The state as placement should see it when {@code node} is known to be unreachable. */
+    private static ClusterState withoutNode(ClusterState state, String node) {
+        Map<String, NodeRecord> nodes = new java.util.TreeMap<>(state.nodes());
+        nodes.computeIfPresent(node, (name, record) -> record.withState(NodeRecord.DOWN));
+        return new ClusterState(state.clusterId(), nodes, state.pools(), state.volumes(), state.appliedIndex());
     }
 
     /** One step of an operation on one replica, wherever it lives. */
