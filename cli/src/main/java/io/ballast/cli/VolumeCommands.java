@@ -3,6 +3,7 @@ package io.ballast.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ballast.api.AttachRequest;
 import io.ballast.api.CloneRequest;
+import io.ballast.api.HaUpdateRequest;
 import io.ballast.api.MountRequest;
 import io.ballast.api.ResizeRequest;
 import io.ballast.api.RestoreRequest;
@@ -20,7 +21,8 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(name = "volume", description = "Thin virtual volumes.",
         subcommands = {VolumeCommands.Create.class, VolumeCommands.ListVolumes.class, VolumeCommands.Inspect.class,
-                VolumeCommands.Delete.class, VolumeCommands.Resize.class, VolumeCommands.Attach.class,
+                VolumeCommands.Delete.class, VolumeCommands.Resize.class, VolumeCommands.HaUpdate.class,
+                VolumeCommands.Attach.class,
                 VolumeCommands.Detach.class, VolumeCommands.CloneVolume.class, VolumeCommands.Restore.class,
                 VolumeCommands.Mount.class, VolumeCommands.Unmount.class})
 final class VolumeCommands {
@@ -206,6 +208,31 @@ final class VolumeCommands {
             JsonNode v = parent.cli.client().post(path(name) + "/resize", new ResizeRequest(bytes, null));
             Output output = parent.cli.output();
             output.result(v, "volume " + name + " is now " + Sizes.format(v.get("sizeBytes").asLong()));
+            return 0;
+        }
+    }
+
+    @Command(name = "ha-update", description = {"Change how many replicas a volume keeps, and show the volume.",
+            "More replicas are placed on other nodes and filled from the volume; fewer drop the surplus ones."})
+    static final class HaUpdate implements Callable<Integer> {
+        @ParentCommand
+        VolumeCommands parent;
+
+        @Parameters(paramLabel = "NAME", description = "the volume")
+        String name;
+
+        @Option(names = "--repl", paramLabel = "N", description = "the new number of replicas: 1, 2 or 3")
+        Integer repl;
+
+        @Override
+        public Integer call() {
+            if (repl == null) {
+                throw CliException.usage("volume ha-update needs --repl N, the number of replicas (1, 2 or 3)");
+            }
+            if (repl < 1 || repl > VolumeSpec.MAX_REPL) {
+                throw CliException.usage("--repl " + repl + " is out of range: use 1, 2 or 3");
+            }
+            show(parent.cli.output(), parent.cli.client().post(path(name) + "/ha-update", new HaUpdateRequest(repl)));
             return 0;
         }
     }
