@@ -20,10 +20,10 @@ final class SnapshotCommands {
         @ParentCommand
         SnapshotCommands parent;
 
-        @Parameters(index = "0", paramLabel = "VOLUME")
+        @Parameters(index = "0", paramLabel = "VOLUME", description = "the volume to snapshot")
         String volume;
 
-        @Parameters(index = "1", paramLabel = "NAME")
+        @Parameters(index = "1", paramLabel = "NAME", description = "the snapshot's name, new for this volume")
         String name;
 
         @Override
@@ -40,7 +40,7 @@ final class SnapshotCommands {
         @ParentCommand
         SnapshotCommands parent;
 
-        @Parameters(arity = "0..1", paramLabel = "VOLUME")
+        @Parameters(arity = "0..1", paramLabel = "VOLUME", description = "only this volume's snapshots (default: all)")
         String volume;
 
         @Override
@@ -62,7 +62,7 @@ final class SnapshotCommands {
         @ParentCommand
         SnapshotCommands parent;
 
-        @Parameters(paramLabel = "VOLUME/NAME")
+        @Parameters(paramLabel = "VOLUME/NAME", description = "the volume and the snapshot's name")
         String target;
 
         @Override

@@ -74,7 +74,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the new volume's name, or an inline spec (see above)")
         String name;
 
         @Option(names = "--size", paramLabel = "SIZE", description = "e.g. 10G; a multiple of 4 KiB")
@@ -83,22 +83,24 @@ final class VolumeCommands {
         @Option(names = "--repl", paramLabel = "N", description = "replicas: 1, 2 or 3 (default 1)")
         Integer repl;
 
-        @Option(names = "--cos", paramLabel = "CLASS", description = "class of service: low, medium, high (default low)")
+        @Option(names = "--cos", paramLabel = "CLASS", description = "class of service: low, medium, high (default: the cheapest class with room for every replica)")
         String cos;
 
         @Option(names = "--fs", paramLabel = "FS", description = "ext4, xfs or none (default ext4)")
         String fs;
 
-        @Option(names = "--label", paramLabel = "K=V")
+        @Option(names = "--label", paramLabel = "K=V", description = "a label to keep with the volume (repeatable)")
         Map<String, String> labels = new LinkedHashMap<>();
 
-        @Option(names = "--zones", split = ",", paramLabel = "Z")
+        @Option(names = "--zones", split = ",", paramLabel = "Z",
+                description = "place replicas only on nodes labelled with one of these zones (zone=Z)")
         List<String> zones;
 
-        @Option(names = "--racks", split = ",", paramLabel = "R")
+        @Option(names = "--racks", split = ",", paramLabel = "R",
+                description = "place replicas only on nodes labelled with one of these racks (rack=R)")
         List<String> racks;
 
-        @Option(names = "--nodes", split = ",", paramLabel = "N")
+        @Option(names = "--nodes", split = ",", paramLabel = "N", description = "place replicas only on these nodes")
         List<String> nodes;
 
         @Override
@@ -160,7 +162,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the volume")
         String name;
 
         @Override
@@ -175,7 +177,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the volume")
         String name;
 
         @Override
@@ -191,10 +193,11 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the volume")
         String name;
 
-        @Option(names = "--size", required = true, paramLabel = "SIZE")
+        @Option(names = "--size", required = true, paramLabel = "SIZE",
+                description = "the new size, larger than now, e.g. 20G; a multiple of 4 KiB")
         String size;
 
         @Override
@@ -242,7 +245,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the volume")
         String name;
 
         @Option(names = "--node", paramLabel = "NODE", description = "the node to attach on (default: the endpoint's node)")
@@ -279,7 +282,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the volume")
         String name;
 
         @Override
@@ -295,10 +298,10 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(index = "0", paramLabel = "SOURCE")
+        @Parameters(index = "0", paramLabel = "SOURCE", description = "VOLUME (its content now) or VOLUME/SNAPSHOT")
         String source;
 
-        @Parameters(index = "1", paramLabel = "NEWNAME")
+        @Parameters(index = "1", paramLabel = "NEWNAME", description = "the new volume's name")
         String newName;
 
         @Override
@@ -320,10 +323,10 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(index = "0", paramLabel = "VOLUME")
+        @Parameters(index = "0", paramLabel = "VOLUME", description = "the volume, detached")
         String volume;
 
-        @Parameters(index = "1", paramLabel = "SNAPSHOT")
+        @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "one of its snapshots (snapshot list VOLUME)")
         String snapshot;
 
         @Override
@@ -340,10 +343,10 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "the volume")
         String name;
 
-        @Parameters(index = "1", paramLabel = "PATH")
+        @Parameters(index = "1", paramLabel = "PATH", description = "an existing directory to mount it on")
         java.nio.file.Path path;
 
         @Override
@@ -361,7 +364,7 @@ final class VolumeCommands {
         @ParentCommand
         VolumeCommands parent;
 
-        @Parameters(paramLabel = "PATH")
+        @Parameters(paramLabel = "PATH", description = "where the volume is mounted")
         java.nio.file.Path path;
 
         @Override
