@@ -39,7 +39,9 @@ class CliIT {
         assertThat(v.get("id").asText()).isNotBlank();
         assertThat(v.get("sizeBytes").asLong()).isEqualTo(1L << 30);
         assertThat(v.get("repl").asInt()).isEqualTo(1);
-        assertThat(v.get("cos").asText()).isEqualTo("low");
+        // No class requested: the volume takes the class of the pool it landed on (this node has one pool,
+        // whose class its fingerprint measured).
+        assertThat(v.get("cos").asText()).isEqualTo(poolClass());
         assertThat(v.get("fs").asText()).isEqualTo("ext4");
         assertThat(v.get("state").asText()).isEqualTo("detached");
         assertThat(v.get("attachedNode").isNull()).isTrue();
@@ -59,10 +61,22 @@ class CliIT {
 
     @Test
     void inlineSpecCreatesTheVolumeItDescribes() {
-        cli.run("volume", "create", "name=inline,size=64M,repl=1,cos=low,fs=xfs").ok();
+        cli.run("volume", "create", "name=inline,size=64M,repl=1,cos=" + poolClass() + ",fs=xfs").ok();
         JsonNode v = cli.json("volume", "inspect", "inline");
         assertThat(v.get("sizeBytes").asLong()).isEqualTo(64L << 20);
         assertThat(v.get("fs").asText()).isEqualTo("xfs");
+        assertThat(v.get("cos").asText()).isEqualTo(poolClass());
+    }
+
+    @Test
+    void aClassOfServiceNoPoolHasIsRefusedWithTheReason() {
+        String other = poolClass().equals("low") ? "high" : "low";
+        expectError(cli.run("volume", "create", "classy", "--size", "1G", "--cos", other), 2,
+                "need 1 node with a " + other + " pool");
+    }
+
+    private String poolClass() {
+        return cli.json("pool", "list").get(0).get("cos").asText();
     }
 
     @Test
@@ -179,7 +193,7 @@ class CliIT {
         expectError(cli.run("node", "inspect", "node9"), 2, "no node named node9");
         JsonNode pools = cli.json("pool", "list");
         assertThat(pools.get(0).get("capacityBytes").asLong()).isPositive();
-        assertThat(pools.get(0).get("cos").asText()).isEqualTo("low");
+        assertThat(pools.get(0).get("cos").asText()).isIn("low", "medium", "high");
         assertThat(cli.run("pool", "list").ok().out()).contains("CAPACITY");
         try (HttpClient http = HttpClient.newHttpClient()) {
             HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(daemon.endpoint() + "/healthz"))
