@@ -29,8 +29,9 @@ final class UpCommand implements Callable<Integer> {
     Cli cli;
 
     @Option(names = "--nodes", paramLabel = "N",
-            description = "how many nodes: node1..nodeN (default: as many as DIR already holds, else 1)")
-    Integer nodes;
+            description = {"how many nodes: node1..nodeN (default 1). Restart a cluster with as many as it had:"
+                    + " a node waits for a majority of the cluster's metadata voters."})
+    int nodes = 1;
 
     @Option(names = "--data", paramLabel = "DIR", description = "where the nodes keep their files (default .ballast)")
     Path data = Path.of(".ballast");
@@ -44,11 +45,10 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
+        validate();
         List<Path> existing = LocalNode.dirsUnder(data);
-        int count = nodes != null ? nodes : existing.isEmpty() ? 1 : LocalNode.index(existing.getLast());
-        validate(count);
         List<LocalNode> all = new ArrayList<>();
-        for (int i = 1; i <= count; i++) {
+        for (int i = 1; i <= nodes; i++) {
             all.add(LocalNode.of(data, i, basePort, nbdPort));
         }
         // Start every missing node before waiting for any: a node's start waits for a majority of the
@@ -64,7 +64,8 @@ final class UpCommand implements Callable<Integer> {
                 started.add(node);
             }
         }
-        awaitReady(processes, started, existing.size() > count ? LocalNode.index(existing.getLast()) : 0);
+        int highest = existing.isEmpty() ? 0 : LocalNode.index(existing.getLast());
+        awaitReady(processes, started, highest > nodes ? highest : 0);
         for (LocalNode node : all) {
             cli.output().line(node.name() + (started.contains(node) ? " started" : " running")
                     + "  api " + node.apiUrl() + "  nbd nbd://127.0.0.1:" + node.nbdPort() + "/VOLUME"
@@ -74,7 +75,8 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** Bad numbers are the user's to fix (exit 2), before anything starts. */
-    private void validate(int count) {
+    private void validate() {
+        int count = nodes;
         if (count < 1) {
             throw CliException.usage("--nodes must be at least 1");
         }
@@ -121,7 +123,8 @@ final class UpCommand implements Callable<Integer> {
                     stopUnready(processes, started, waiting);
                     throw new CliException(CliException.FAILURE, node.name() + (started.contains(node)
                             ? " did not start" : " stopped while the cluster was starting") + "; the end of "
-                            + node.logFile() + ":" + System.lineSeparator() + node.logTail(LOG_LINES));
+                            + node.logFile() + ":" + System.lineSeparator() + node.logTail(LOG_LINES)
+                            + moreNodesHint(moreUnder, System.lineSeparator()));
                 }
                 if (node.answersAsItself()) {
                     waiting.remove(node);
@@ -139,18 +142,24 @@ final class UpCommand implements Callable<Integer> {
         List<String> names = waiting.stream().map(LocalNode::name).toList();
         StringBuilder message = new StringBuilder(String.join(", ", names)
                 + (names.size() == 1 ? " was" : " were") + " not ready after " + READY_TIMEOUT.toSeconds() + " s");
-        if (moreUnder > 0) {
-            message.append("; a node waits for a majority of the cluster's metadata voters, and ").append(data)
-                    .append(" holds nodes up to node").append(moreUnder).append(": start them together with 'ballast up --nodes ")
-                    .append(moreUnder).append("'");
-        } else {
-            message.append(" (is a port taken by another program?)");
-        }
+        message.append(moreUnder > 0 ? moreNodesHint(moreUnder, "; ") : " (is a port taken by another program?)");
         for (LocalNode node : waiting) {
             message.append(System.lineSeparator()).append("the end of ").append(node.logFile()).append(":")
                     .append(System.lineSeparator()).append(node.logTail(LOG_LINES));
         }
         throw new CliException(CliException.FAILURE, message.toString());
+    }
+
+    /** When DIR holds more nodes than were started: they may be the majority the started ones wait for. */
+    private String moreNodesHint(int moreUnder, String separator) {
+        if (moreUnder == 0) {
+            return "";
+        }
+        return separator + "a node waits for a majority of the cluster's metadata voters, and " + data
+                + " holds nodes up to node" + moreUnder + ": to start them all, run 'ballast up --nodes " + moreUnder
+                + (data.equals(Path.of(".ballast")) ? "" : " --data " + data)
+                + (basePort == 9420 ? "" : " --base-port " + basePort)
+                + (nbdPort == LocalNode.NBD_BASE_PORT ? "" : " --nbd-port " + nbdPort) + "'";
     }
 
     /** Stops (SIGTERM) the nodes this command started that never became ready; running ones stay. */

@@ -145,8 +145,8 @@ class UpDownTest {
         assertThat(ballast("down", "--data", data.toString()).exit()).isZero();
 
         // Each restarted node waits for a majority of the three: waiting for node1 before starting
-        // node2 would never end. Without --nodes, up starts as many nodes as DIR holds.
-        CliRun up = up();
+        // node2 would never end.
+        CliRun up = up("--nodes", "3");
 
         assertThat(up.exit()).as(up.err()).isZero();
         assertThat(up.lines()).hasSize(3).allMatch(line -> line.contains(" started  api "));
@@ -171,7 +171,7 @@ class UpDownTest {
         LocalNode.at(data.resolve("node2")).process().orElseThrow().destroy();
         assertThat(ProcessHandle.of(pid(2)).map(p -> p.onExit().join())).isPresent();
 
-        CliRun again = up();
+        CliRun again = up("--nodes", "3");
         assertThat(again.exit()).as(again.err()).isZero();
         assertThat(again.lines()).extracting(line -> line.split(" ")[0] + " " + line.split(" ")[1])
                 .containsExactly("node1 running", "node2 started", "node3 running");
@@ -188,6 +188,22 @@ class UpDownTest {
         assertThat(up.out()).isEmpty();
         assertThat(up.err()).startsWith("error: node2 did not start; the end of " + data.resolve("node2/node.log") + ":")
                 .contains("error: node node2 could not start: port " + (basePort + 10) + " is taken");
+    }
+
+    @Test
+    void aFailureWhileDirHoldsMoreNodesSaysToStartThemAll() throws Exception {
+        assertThat(up("--nodes", "3").exit()).isZero();
+        assertThat(ballast("down", "--data", data.toString()).exit()).isZero();
+        Files.writeString(data.resolve("node1").resolve("fail"), "no majority of the voters is running");
+
+        CliRun up = up();
+
+        assertThat(up.exit()).isEqualTo(1);
+        assertThat(up.err()).startsWith("error: node1 did not start; the end of ")
+                .contains("no majority of the voters is running")
+                .endsWith("a node waits for a majority of the cluster's metadata voters, and " + data
+                        + " holds nodes up to node3: to start them all, run 'ballast up --nodes 3 --data " + data
+                        + " --base-port " + basePort + " --nbd-port " + nbdPort + "'" + System.lineSeparator());
     }
 
     @Test
