@@ -49,9 +49,10 @@ public final class NodeCommands {
                 new String[] {"used", Sizes.format(n.path("usedBytes").asLong())},
                 new String[] {"last heartbeat", Output.text(n, "lastHeartbeat")}));
         for (JsonNode p : n.path("pools")) {
-            fields.add(new String[] {"pool " + p.get("id").asText(), p.get("path").asText() + " ("
-                    + p.get("cos").asText() + ", " + Sizes.format(p.get("usedBytes").asLong()) + " used of "
-                    + Sizes.format(p.get("capacityBytes").asLong()) + ")"});
+            // The id in the value, not the key: pool ids are UUIDs, and a key that long pushes every value right.
+            fields.add(new String[] {"pool", p.get("id").asText() + " " + Output.text(p, "path") + " ("
+                    + Output.text(p, "cos") + ", " + Sizes.format(p.path("usedBytes").asLong()) + " used of "
+                    + Sizes.format(p.path("capacityBytes").asLong()) + ")"});
         }
         return fields;
     }

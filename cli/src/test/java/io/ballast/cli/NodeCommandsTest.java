@@ -109,7 +109,8 @@ class NodeCommandsTest {
 
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.lines()).contains("metadata:       voter", "labels:         zone=z2, rack=r7",
-                "ports:          api 9430, nbd 10819, peer 9432, raft 9433");
+                "ports:          api 9430, nbd 10819, peer 9432, raft 9433",
+                "pool:           node2-p1 /data/node2/pools/p1 (medium, 10 GiB used of 100 GiB)");
     }
 
     @Test
