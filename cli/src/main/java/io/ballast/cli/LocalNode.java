@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -22,6 +23,8 @@ import java.util.stream.Stream;
  */
 record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort, int nbdPort, String join) {
     static final int NBD_BASE_PORT = 10809;
+
+    private static final Pattern STACK_FRAME = Pattern.compile("\\s+(at .*|\\.\\.\\. \\d+ more)");
 
     /** Ports above node1's that node i takes: API P+10(i-1) and peer, raft +2, +3. */
     static final int PORTS_PER_NODE = 10;
@@ -127,10 +130,14 @@ record LocalNode(Path dir, String name, int apiPort, int peerPort, int raftPort,
         }
     }
 
-    /** The last lines of the node's log, to show why it did not start. */
+    /**
+     * The last lines of the node's log, to show why it did not start; without stack frames
+     * ("\tat ...", "\t... 12 more"), which would push out the lines that say what went wrong.
+     */
     String logTail(int lines) {
         try {
-            List<String> all = Files.readAllLines(logFile());
+            List<String> all = Files.readAllLines(logFile()).stream()
+                    .filter(line -> !STACK_FRAME.matcher(line).matches()).toList();
             return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException e) {
             return "(no log at " + logFile() + ")";

@@ -67,4 +67,17 @@ class LocalNodeTest {
         Files.writeString(node.pidFile(), "not a pid");
         assertThat(node.process()).isEmpty();
     }
+
+    @Test
+    void theLogTailLeavesOutStackFrames() throws Exception {
+        LocalNode node = LocalNode.of(data, 1, 9420, 10809);
+        assertThat(node.logTail(3)).isEqualTo("(no log at " + node.logFile() + ")");
+        Files.createDirectories(node.dir());
+        Files.write(node.logFile(), List.of("starting", "WARN retrying", "java.io.IOException: refused",
+                "\tat a.B.c(B.java:1)", "\tat a.B.d(B.java:2)", "Caused by: java.net.ConnectException: refused",
+                "\tat x.Y.z(Y.java:3)", "\t... 12 more", "error: node node1 could not start: no quorum"));
+
+        assertThat(node.logTail(3)).isEqualTo(String.join(System.lineSeparator(), "java.io.IOException: refused",
+                "Caused by: java.net.ConnectException: refused", "error: node node1 could not start: no quorum"));
+    }
 }
