@@ -44,6 +44,8 @@ public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
     /** How long a joining node keeps asking its seed, which may itself still be starting. */
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(60);
+    /** Written when this node learns it was removed from the cluster; a later start refuses to run. */
+    static final String REMOVED_MARKER = "removed";
 
     private final NodeConfig config;
     private final List<AutoCloseable> resources = new ArrayList<>();
@@ -87,6 +89,12 @@ public final class Daemon implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         Files.createDirectories(config.dataDir());
         lockDataDir();
+        Path removedMarker = config.dataDir().resolve(REMOVED_MARKER);
+        if (Files.exists(removedMarker)) {
+            throw new IOException("node " + config.name() + " was removed from its cluster ("
+                    + Files.readString(removedMarker).strip() + "); its data in " + config.dataDir() + " is no longer"
+                    + " part of any cluster. Start it with a fresh --data and --join to bring this host back");
+        }
         Files.writeString(config.pidFile(), ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
 
         Map<String, Pool> opened = new LinkedHashMap<>();
@@ -215,6 +223,9 @@ public final class Daemon implements AutoCloseable {
             pools.values().forEach(p -> used.put(p.id(), p.usedBytes()));
             CommandResult result = meta.submit(new Command.Heartbeat(config.name(), System.currentTimeMillis(), used));
             if (result.code().equals(CommandResult.NOT_FOUND) && removed.compareAndSet(false, true)) {
+                // So that a restart says what happened instead of waiting for a group that dropped it.
+                Files.writeString(config.dataDir().resolve(REMOVED_MARKER), "removed by ballast node remove, noticed at "
+                        + java.time.Instant.now() + "\n");
                 log.error("node {} was removed from the cluster (ballast node remove); it stops now. To bring this"
                         + " host back, start it with a new --data and --join", config.name());
                 Thread.ofPlatform().name("removed").start(onRemoved);
