@@ -32,22 +32,37 @@ final class DaemonProcess implements AutoCloseable {
     final int raftPort;
     final int peerPort;
     private final List<String> extraArgs;
+    private final List<String> jvmOptions;
     private Process process;
 
     DaemonProcess(Path data, String... extraArgs) {
+        this(data, "node1", List.of(), extraArgs);
+    }
+
+    /**
+     * A daemon named {@code name} (one node of a cluster), with {@code jvmOptions} added after
+     * {@link #JVM_OPTIONS} (a smaller heap, say, when a test runs many nodes on one host).
+     */
+    DaemonProcess(Path data, String name, List<String> jvmOptions, String... extraArgs) {
         this.data = data;
-        this.name = "node1";
+        this.name = name;
         this.apiPort = freePort();
         this.nbdPort = freePort();
         this.raftPort = freePort();
         this.peerPort = freePort();
         this.extraArgs = List.of(extraArgs);
+        this.jvmOptions = List.copyOf(jvmOptions);
     }
 
     static List<String> programCommand() {
+        return programCommand(List.of());
+    }
+
+    static List<String> programCommand(List<String> jvmOptions) {
         List<String> command = new ArrayList<>();
         command.add(JAVA);
         command.addAll(JVM_OPTIONS);
+        command.addAll(jvmOptions);
         command.add("-jar");
         command.add(JAR.toString());
         return command;
@@ -57,7 +72,7 @@ final class DaemonProcess implements AutoCloseable {
         if (!Files.exists(JAR)) {
             throw new AssertionError(JAR + " is missing: the end-to-end tests run after 'mvn package'");
         }
-        List<String> command = programCommand();
+        List<String> command = programCommand(jvmOptions);
         command.addAll(List.of("node", "start", "--data", data.toString(), "--name", name, "--address", "127.0.0.1",
                 "--api-port", Integer.toString(apiPort), "--nbd-port", Integer.toString(nbdPort),
                 "--raft-port", Integer.toString(raftPort), "--peer-port", Integer.toString(peerPort)));
@@ -156,6 +171,29 @@ final class DaemonProcess implements AutoCloseable {
 
     boolean alive() {
         return process != null && process.isAlive();
+    }
+
+    /** Waits up to {@code timeout} for the process to end by itself; true if it has. */
+    boolean awaitExit(Duration timeout) {
+        if (process == null) {
+            return true;
+        }
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !process.isAlive();
+        }
+    }
+
+    /** The exit status of the process, which must have ended. */
+    int exitValue() {
+        return process.exitValue();
+    }
+
+    /** The host:port of the API, as {@code --join} takes it. */
+    String apiAddress() {
+        return "127.0.0.1:" + apiPort;
     }
 
     @Override
