@@ -37,6 +37,8 @@ final class ClusterProcesses implements BeforeEachCallback, AfterEachCallback {
             "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
     /** Nodes are reported down 2 s after their last heartbeat (the default is 5 s). */
     static final String LEASE = "2s";
+    /** The class of service of every node's pool. */
+    static final String POOL_CLASS = "medium";
     static final ObjectMapper JSON = new ObjectMapper();
     private static final int LOG_TAIL_LINES = 80;
     private static final java.util.regex.Pattern STACK_LINE =
@@ -92,7 +94,7 @@ final class ClusterProcesses implements BeforeEachCallback, AfterEachCallback {
     /**
      * Starts {@code count} nodes under {@code dir}: node1 first (it creates the cluster), then the others in
      * parallel, each joining through node1. {@code args} gives node i (1-based) its own extra arguments
-     * (labels, say); every node gets {@code --lease 2s} and a 10 GiB pool cap.
+     * (labels, say); every node gets {@code --lease 2s} and one 10 GiB pool of class {@link #POOL_CLASS}.
      */
     List<DaemonProcess> start(Path dir, int count, IntFunction<List<String>> args) {
         this.dir = dir;
@@ -125,13 +127,16 @@ final class ClusterProcesses implements BeforeEachCallback, AfterEachCallback {
     }
 
     private DaemonProcess create(int index, List<String> args, String join) {
-        List<String> all = new ArrayList<>(List.of("--lease", LEASE, "--pool-size", "10G"));
+        String name = "node" + index;
+        // One pool of a class given, not measured: on a busy host the fingerprint of the same disk comes out
+        // high on one node and medium on the next, and a volume's replicas must all be of one class.
+        List<String> all = new ArrayList<>(List.of("--lease", LEASE, "--pool-size", "10G",
+                "--pool", dir.resolve(name).resolve("pools/default") + ":" + POOL_CLASS));
         if (join != null) {
             all.add("--join");
             all.add(join);
         }
         all.addAll(args);
-        String name = "node" + index;
         DaemonProcess node = new DaemonProcess(dir.resolve(name), name, LIGHT_JVM, all.toArray(String[]::new));
         nodes.add(node);
         return node;
