@@ -222,9 +222,9 @@ class ClusterIT {
         List<DaemonProcess> n = cluster.start(tmp, 5);
         awaitRoles(n.getFirst(), 5, 3, 2, Duration.ofSeconds(20));
 
-        // A write through a listener is forwarded to the leader; a read there sees it at once.
+        // A write through a client (a node that does not vote) reaches the leader; a read there sees it at once.
         DaemonProcess listener = cluster.node(cluster.roles(n.getFirst()).entrySet().stream()
-                .filter(e -> e.getValue().equals("listener")).findFirst().orElseThrow().getKey());
+                .filter(e -> e.getValue().startsWith("client")).findFirst().orElseThrow().getKey());
         ok(cluster.post(listener, "/v1/volumes", Map.of("name", "via-listener", "size", "64M")), 201);
         ok(cluster.get(listener, "/v1/volumes/via-listener"), 200);
         for (DaemonProcess node : n) {
@@ -322,11 +322,11 @@ class ClusterIT {
 
     /**
      * Waits until {@code via} lists {@code nodes} nodes, all up, with exactly one leader, {@code voters - 1}
-     * other voters and {@code listeners} listeners.
+     * other voters and {@code listeners} clients (nodes that do not vote).
      */
     private Map<String, String> awaitRoles(DaemonProcess via, int nodes, int voters, int listeners, Duration timeout) {
         String what = nodes + " nodes up with 1 leader, " + (voters - 1) + " voters and " + listeners
-                + " listeners, as " + via.name + " sees them";
+                + " clients, as " + via.name + " sees them";
         return await(what, timeout, () -> {
             JsonNode view = cluster.nodesView(via);
             Map<String, String> roles = new java.util.TreeMap<>();
@@ -337,7 +337,7 @@ class ClusterIT {
                 && roles.values().stream().allMatch(r -> r.endsWith("/up"))
                 && count(roles, "leader/") == 1
                 && count(roles, "voter/") == voters - 1
-                && count(roles, "listener/") == listeners);
+                && count(roles, "client/") == listeners);
     }
 
     private static long count(Map<String, String> roles, String prefix) {

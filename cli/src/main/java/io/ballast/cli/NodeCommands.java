@@ -65,7 +65,7 @@ public final class NodeCommands {
     }
 
     @Command(name = "list", description = {"List the nodes: state (up, or down when its lease expired), part in the"
-            + " metadata group (leader, voter, listener, none), endpoints, zone and rack labels, capacity and use."})
+            + " metadata group (leader, voter or client), endpoints, zone and rack labels, capacity and use."})
     static final class ListNodes implements Callable<Integer> {
         @ParentCommand
         NodeCommands parent;

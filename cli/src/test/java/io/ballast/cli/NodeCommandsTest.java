@@ -62,7 +62,7 @@ class NodeCommandsTest {
         api.answer("GET /v1/nodes", 200, json(List.of(
                 node("node1", "up", "leader", 9420, labels("zone", "z1", "rack", "r1")),
                 node("node2", "up", "voter", 9430, labels("zone", "z2")),
-                node("node3", "down", "listener", 9440, labels("team", "storage")))));
+                node("node3", "down", "client", 9440, labels("team", "storage")))));
 
         CliRun run = ballast("node", "list");
 
@@ -75,7 +75,7 @@ class NodeCommandsTest {
                 "z1", "r1", "1", "100 GiB", "10 GiB", "2025-01-02T03:04:05Z");
         assertThat(lines.get(2).split(" {2,}")).containsExactly("node2", "up", "voter", "127.0.0.1", "9430", "10819",
                 "z2", "-", "1", "100 GiB", "10 GiB", "2025-01-02T03:04:05Z");
-        assertThat(lines.get(3).split(" {2,}")).containsExactly("node3", "down", "listener", "127.0.0.1", "9440",
+        assertThat(lines.get(3).split(" {2,}")).containsExactly("node3", "down", "client", "127.0.0.1", "9440",
                 "10829", "-", "-", "1", "100 GiB", "10 GiB", "2025-01-02T03:04:05Z");
     }
 

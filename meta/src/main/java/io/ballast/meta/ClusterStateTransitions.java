@@ -59,6 +59,7 @@ public final class ClusterStateTransitions {
                 case MarkNodeDown c -> markNodeDown(state, c);
                 case RemoveNode c -> removeNode(state, c);
                 case SetReplicas c -> setReplicas(state, c);
+                case Command.SetMetadataRoles c -> ok(state.withMetadataRoles(c.voters(), c.leader()));
             };
         } catch (Rejected r) {
             applied = new Applied(state, r.result);

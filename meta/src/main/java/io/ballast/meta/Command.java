@@ -31,6 +31,7 @@ import java.util.Map;
         @JsonSubTypes.Type(value = Command.MarkNodeDown.class, name = "MarkNodeDown"),
         @JsonSubTypes.Type(value = Command.RemoveNode.class, name = "RemoveNode"),
         @JsonSubTypes.Type(value = Command.SetReplicas.class, name = "SetReplicas"),
+        @JsonSubTypes.Type(value = Command.SetMetadataRoles.class, name = "SetMetadataRoles"),
 })
 public sealed interface Command {
 
@@ -104,4 +105,11 @@ public sealed interface Command {
 
     /** NOT_FOUND if the volume or the snapshot does not exist. */
     record DeleteSnapshot(String volume, String name) implements Command {}
+
+    /** Records the Raft group's voters and leader, as the leader sees them, for every node to show. */
+    record SetMetadataRoles(List<String> voters, String leader) implements Command {
+        public SetMetadataRoles {
+            voters = voters == null ? List.of() : List.copyOf(voters);
+        }
+    }
 }

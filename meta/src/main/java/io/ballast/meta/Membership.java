@@ -3,17 +3,16 @@ package io.ballast.meta;
 import java.util.List;
 
 /**
- * The members of the metadata group: the voters, whose majority commits every change, and the
- * listeners, which receive the log and keep a local copy of the state but never vote.
+ * The voters of the metadata group, whose majority commits every change. Every other node is a client of
+ * the group (see {@link VoterPolicy}).
  */
-public record Membership(List<MetaPeer> voters, List<MetaPeer> listeners) {
+public record Membership(List<MetaPeer> voters) {
     public Membership {
         voters = List.copyOf(voters);
-        listeners = List.copyOf(listeners);
     }
 
-    public boolean isMember(String name) {
-        return voters.stream().anyMatch(p -> p.name().equals(name)) || listeners.stream().anyMatch(p -> p.name().equals(name));
+    public boolean isVoter(String name) {
+        return voters.stream().anyMatch(p -> p.name().equals(name));
     }
 
     public List<String> voterNames() {

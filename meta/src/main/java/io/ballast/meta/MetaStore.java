@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -21,7 +22,7 @@ import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.Message;
@@ -48,11 +49,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The cluster's metadata store: an Apache Ratis group whose state machine holds the {@link ClusterState}.
  *
- * <p>Every node runs a member of the group: a voter (one, three or five of them, see {@link VoterPolicy}) or
- * a listener, which receives the log and applies it but never votes. So every node has its own copy of the
- * state, and reads never ship the state over the network. Peer ids are node names; the cluster id is the
- * Raft group id (persisted in {@code dir/group-id}). Writes go through a {@link RaftClient}, which finds
- * the leader wherever it is; that is how any node's API can serve every request.
+ * <p>Every node runs a Raft server for the group. One, three or five of them vote (see {@link VoterPolicy});
+ * the others are clients whose server waits, outside the configuration, to be given a seat. Voters read
+ * their own copy of the state; clients fetch it from the group when it changed. Peer ids are node names;
+ * the cluster id is the Raft group id (persisted in {@code dir/group-id}). Writes go through a
+ * {@link RaftClient}, which finds the leader wherever it is; that is how any node's API can serve every
+ * request.
  *
  * <p>Thread-safe. {@link #submit} and {@link #state} block for at most {@link MetaConfig#submitTimeout()}.
  */
@@ -63,9 +65,14 @@ public final class MetaStore implements Closeable {
     static final String RAFT_DIR = "raft";
     /** One try at a read index; a healthy leader answers within milliseconds, an election takes ~1 s. */
     private static final Duration READ_ATTEMPT = Duration.ofSeconds(2);
+    /** How long a voter waits for its own copy before it fetches the state instead (it may have been dropped). */
+    private static final Duration VOTER_CATCH_UP = Duration.ofSeconds(1);
 
     static {
         quietRatisLogging();
+        // Ratis' gRPC server calls System.exit when it cannot bind its port; a daemon must report that as an
+        // error of its own instead (the start then fails with a message naming the port).
+        org.apache.ratis.util.ExitUtils.disableSystemExit();
     }
 
     private final MetaConfig config;
@@ -77,6 +84,10 @@ public final class MetaStore implements Closeable {
     /** Asks one given server for a read index, once: {@link #leaderIndex} retries with a fresh target. */
     private final RaftClient readClient;
     private final Set<RaftPeerId> knownToReadClient = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Runs blocking Ratis writes, so that {@link #submit} can give up after its timeout. */
+    private final java.util.concurrent.ExecutorService calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    /** The state last fetched from the group, for a node whose own copy does not follow the log. */
+    private volatile ClusterState fetched;
     private volatile boolean closed;
 
     private MetaStore(MetaConfig config, RaftGroupId groupId, RaftPeerId self, RaftServer server,
@@ -95,9 +106,9 @@ public final class MetaStore implements Closeable {
      *
      * <ul>
      *   <li>First start without {@link MetaConfig#join()}: creates a new cluster, a one-voter group.</li>
-     *   <li>First start with a join: takes the cluster's group id and starts an empty member, which the
-     *       leader's membership controller adds to the group (this node must already be registered with
-     *       {@link Command.JoinNode}); returns once it has caught up.</li>
+     *   <li>First start with a join: takes the cluster's group id and starts an empty server, which the
+     *       leader's membership controller seats as a voter when the cluster needs one (this node must
+     *       already be registered with {@link Command.JoinNode}); returns once it can read the state.</li>
      *   <li>Later starts: recover from the latest snapshot and the log, then catch up with the leader.</li>
      * </ul>
      *
@@ -138,7 +149,7 @@ public final class MetaStore implements Closeable {
         try {
             try {
                 server.start();
-            } catch (IOException e) {
+            } catch (IOException | org.apache.ratis.util.ExitUtils.ExitException e) {
                 throw new IOException("cannot start the metadata server of " + config.nodeName() + " on "
                         + peer.getAddress() + " with data in " + dir + " (is the port taken, or another daemon using"
                         + " this directory?): " + e.getMessage(), e);
@@ -175,7 +186,7 @@ public final class MetaStore implements Closeable {
             closeQuietly(server);
             throw e;
         }
-        ClusterState state = stateMachine.state();
+        ClusterState state = store.localState();
         LOG.info("metadata store of cluster {} open on {} in {} ms as {}: {} nodes, {} pools, {} volumes, applied index {}",
                 state.clusterId(), peer.getAddress(), (System.nanoTime() - started) / 1_000_000,
                 store.server.getDivision(groupId).getInfo().getCurrentRole(),
@@ -193,8 +204,15 @@ public final class MetaStore implements Closeable {
     public CommandResult submit(Command command) throws MetaUnavailableException {
         ensureOpen();
         Message request = Message.valueOf(ByteString.copyFrom(MetaJson.write(command)));
-        RaftClientReply reply = await(client.async().send(request), "write " + command.getClass().getSimpleName(),
-                config.submitTimeout());
+        // Blocking calls on virtual threads, not the async API: when a bounded retry runs out (no quorum for a
+        // while), Ratis closes the async client's ordered window for good, and every later write would fail.
+        RaftClientReply reply = await(CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.io().send(request);
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, calls), "write " + command.getClass().getSimpleName(), config.submitTimeout());
         try {
             return MetaJson.read(reply.getMessage().getContent().toByteArray(), CommandResult.class);
         } catch (IOException e) {
@@ -205,93 +223,132 @@ public final class MetaStore implements Closeable {
 
     /**
      * The current state, linearizably: it reflects every write committed before this call started.
-     * Costs a read-index round with the leader (it answers with an applied index at least as new as every
-     * commit before the call), then a wait until this node's own copy has applied that far.
+     *
+     * <p>First a read-index round: the leader answers with an applied index at least as new as every commit
+     * before the call. A voter then waits until its own copy has applied that far and reads it. A node that
+     * does not vote (or a voter the group dropped while it was down) has no copy that follows the log, so
+     * it fetches the whole state from the group, and keeps it until a newer index is reported.
      */
     public ClusterState state() throws MetaUnavailableException {
         ensureOpen();
         long deadline = System.nanoTime() + config.submitTimeout().toNanos();
-        long index = leaderIndex(config.submitTimeout());
-        if (!stateMachine.awaitApplied(index, deadline)) {
-            throw new MetaUnavailableException("metadata on " + self + " lags the leader: applied "
-                    + stateMachine.state().appliedIndex() + " of " + index + " within " + config.submitTimeout().toMillis()
-                    + " ms (" + leaderHint() + ")");
+        long index = leaderIndex(deadline);
+        if (isVoter() && stateMachine.awaitApplied(index, Math.min(deadline, System.nanoTime() + VOTER_CATCH_UP.toNanos()))) {
+            return stateMachine.state();
         }
-        return stateMachine.state();
+        ClusterState newest = localState();
+        if (newest.appliedIndex() >= index) {
+            return newest;
+        }
+        ClusterState copy = fetchState(deadline);
+        synchronized (this) {
+            if (fetched == null || fetched.appliedIndex() < copy.appliedIndex()) {
+                fetched = copy;
+            }
+        }
+        return copy;
     }
 
     /**
-     * An applied index of the leader at least as new as every commit before this call. Each attempt asks
-     * the leader this node's server knows right now, for at most {@link #READ_ATTEMPT}: when the leader has
-     * just died, the next attempt goes to whoever won the election, instead of retrying the dead one.
+     * An applied index of the leader at least as new as every commit before this call. Each attempt (at most
+     * {@link #READ_ATTEMPT}) asks this node's own server when it votes (its read-index round reaches whichever
+     * leader it follows now), else the leader it knows of, else any member; after a failure the next attempt
+     * chooses again, so a dead leader is not retried.
      */
-    private long leaderIndex(Duration timeout) throws MetaUnavailableException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Message query = Message.valueOf(MetaStateMachine.QUERY_SYNC);
+    private long leaderIndex(long deadline) throws MetaUnavailableException {
+        RaftClientReply reply = readOnce(MetaStateMachine.QUERY_SYNC, deadline);
+        return Long.parseLong(reply.getMessage().getContent().toString(StandardCharsets.US_ASCII));
+    }
+
+    private ClusterState fetchState(long deadline) throws MetaUnavailableException {
+        RaftClientReply reply = readOnce(MetaStateMachine.QUERY_STATE, deadline);
+        try {
+            return MetaJson.read(reply.getMessage().getContent().toByteArray(), ClusterState.class);
+        } catch (IOException e) {
+            throw new MetaUnavailableException("metadata server sent an undecodable state; is it running a"
+                    + " different Ballast version? (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** One linearizable read-only query, retried with a fresh target until {@code deadline}. */
+    private RaftClientReply readOnce(String query, long deadline) throws MetaUnavailableException {
+        Message message = Message.valueOf(query);
+        MetaUnavailableException last = null;
         for (;;) {
-            long left = deadline - System.nanoTime();
-            Duration attempt = Duration.ofNanos(Math.max(1, Math.min(left, READ_ATTEMPT.toNanos())));
-            RaftPeerId target = readIndexServer();
+            RaftPeerId target = readTarget();
             try {
-                RaftClientReply reply;
-                if (target == null) {
-                    reply = await(client.async().sendReadOnly(query), "linearizable read", attempt);
-                } else {
-                    // Blocking, not async: a failed async request to one server closes the client's ordered
-                    // window to it for good, and that server may well lead again later.
-                    try {
-                        knowAddressOf(target);
-                        reply = readClient.io().sendReadOnly(query, target);
-                    } catch (IOException | RuntimeException e) {
-                        throw unavailable("linearizable read from " + target, e);
-                    }
-                    if (!reply.isSuccess()) {
-                        throw unavailable("linearizable read from " + target, reply.getException());
-                    }
+                learnMembers();
+                // Blocking, not async: a failed async request to one server closes the client's ordered
+                // window to it for good, and that server may well lead again later.
+                RaftClientReply reply = target == null ? readClient.io().sendReadOnly(message)
+                        : readClient.io().sendReadOnly(message, target);
+                if (reply.isSuccess()) {
+                    return reply;
                 }
-                return Long.parseLong(reply.getMessage().getContent().toString(StandardCharsets.US_ASCII));
-            } catch (MetaUnavailableException e) {
-                if (closed || System.nanoTime() + 50_000_000L >= deadline) {
-                    throw e.getMessage().contains("within") ? new MetaUnavailableException("no quorum: metadata"
-                            + " linearizable read got no answer within " + timeout.toMillis() + " ms (" + leaderHint()
-                            + "). Check that a majority of the metadata voters " + voters()
-                            + " is running and reachable.", e) : e;
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw new MetaUnavailableException("interrupted while reading the metadata", interrupted);
-                }
+                last = unavailable("linearizable read", reply.getException());
+            } catch (IOException | RuntimeException e) {
+                last = unavailable("linearizable read" + (target == null ? "" : " from " + target), e);
+            }
+            if (closed || System.nanoTime() + 50_000_000L >= deadline) {
+                throw new MetaUnavailableException("no quorum: metadata read got no answer within "
+                        + config.submitTimeout().toMillis() + " ms (" + leaderHint() + "). Check that a majority of"
+                        + " the metadata voters " + voters() + " is running and reachable. Last error: "
+                        + rootMessage(last), last);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                throw new MetaUnavailableException("interrupted while reading the metadata", interrupted);
             }
         }
     }
 
-    /** The latest state this node has applied, without any round trip. It may lag the leader. */
+    /** The latest state this node has, without any round trip. It may lag the leader. */
     public ClusterState localState() {
-        return stateMachine.state();
+        ClusterState own = stateMachine.state();
+        ClusterState copy = fetched;
+        return copy != null && copy.appliedIndex() > own.appliedIndex() ? copy : own;
     }
 
-    /**
-     * Where to ask for the read index: the leader this node's server last heard from, which every member
-     * (voter or listener) knows within a heartbeat of an election. Asking it directly avoids the client's
-     * own guess, which can lag a failover by several retries. Null (the client finds the leader) while
-     * this node is starting, joining or sees an election.
-     */
-    private RaftPeerId readIndexServer() {
+    private RaftPeerId readTarget() {
         try {
-            DivisionInfo info = server.getDivision(groupId).getInfo();
-            return info.getLifeCycleState() == LifeCycle.State.RUNNING ? info.getLeaderId() : null;
+            RaftServer.Division division = server.getDivision(groupId);
+            DivisionInfo info = division.getInfo();
+            if (info.getLifeCycleState() == LifeCycle.State.RUNNING && isVoter()) {
+                return self;
+            }
+            return info.getLeaderId(); // null: the client picks a member, and moves on if it fails
         } catch (IOException e) {
             return null;
         }
     }
 
-    /** Tells the read client where a member is: members added after it was built are new to it. */
-    private void knowAddressOf(RaftPeerId id) throws IOException {
-        RaftPeer peer = server.getDivision(groupId).getRaftConf().getPeer(id, RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER);
-        if (peer != null && knownToReadClient.add(id)) {
-            readClient.getClientRpc().addRaftPeers(List.of(peer));
+    /** Whether this node's Raft server is a voter in the configuration it knows. */
+    private boolean isVoter() {
+        try {
+            return server.getDivision(groupId).getRaftConf().getPeer(self, RaftPeerRole.FOLLOWER) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Tells the read client about members it has not met: those added after it was built. */
+    private void learnMembers() throws IOException {
+        List<RaftPeer> fresh = new ArrayList<>();
+        for (RaftPeer peer : server.getDivision(groupId).getRaftConf().getAllPeers()) {
+            if (knownToReadClient.add(peer.getId())) {
+                fresh.add(peer);
+            }
+        }
+        ClusterState state = localState();
+        for (NodeRecord node : state.nodes().values()) {
+            if (state.metadataVoters().contains(node.name()) && knownToReadClient.add(RaftPeerId.valueOf(node.name()))) {
+                fresh.add(RaftPeer.newBuilder().setId(node.name()).setAddress(hostPort(node.address(), node.raftPort())).build());
+            }
+        }
+        if (!fresh.isEmpty()) {
+            readClient.getClientRpc().addRaftPeers(fresh);
         }
     }
 
@@ -314,26 +371,40 @@ public final class MetaStore implements Closeable {
         }
     }
 
-    /** The group's members as this node knows them (the leader's view is authoritative). */
+    /**
+     * The group's voters: as this node's server knows them when it votes (the leader's view is
+     * authoritative), else as the leader last recorded them in the state.
+     */
     public Membership membership() throws MetaUnavailableException {
         try {
             RaftConfiguration conf = server.getDivision(groupId).getRaftConf();
-            return new Membership(peers(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)),
-                    peers(conf.getCurrentPeers(RaftPeerRole.LISTENER)));
+            if (isVoter()) {
+                return new Membership(peers(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)));
+            }
+            // A client's own server knows no configuration (or a stale one): use what the leader recorded.
+            ClusterState state = localState();
+            List<MetaPeer> recorded = new ArrayList<>();
+            for (String name : state.metadataVoters()) {
+                NodeRecord node = state.nodes().get(name);
+                if (node != null) {
+                    recorded.add(MetaPeer.of(name, node.address(), node.raftPort()));
+                }
+            }
+            return new Membership(recorded.isEmpty() ? peers(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)) : recorded);
         } catch (IOException e) {
             throw new MetaUnavailableException("metadata server of " + self + " is not running: " + e.getMessage(), e);
         }
     }
 
     /**
-     * Changes who votes and who listens, through Raft's joint consensus. New members must be running: the
-     * leader copies the log to them before the change commits.
+     * Changes who votes, through Raft's joint consensus. New voters must be running: the leader copies the
+     * log to them before the change commits. Raft listeners are never used (see {@link VoterPolicy}).
      */
     public void reconfigure(Membership target) throws MetaUnavailableException {
         ensureOpen();
         SetConfigurationRequest.Arguments arguments = SetConfigurationRequest.Arguments.newBuilder()
                 .setServersInNewConf(raftPeers(target.voters(), RaftPeerRole.FOLLOWER))
-                .setListenersInNewConf(raftPeers(target.listeners(), RaftPeerRole.LISTENER))
+                .setListenersInNewConf(List.of())
                 .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY)
                 .build();
         RaftClientReply reply;
@@ -368,6 +439,7 @@ public final class MetaStore implements Closeable {
             return;
         }
         closed = true;
+        calls.shutdownNow();
         closeQuietly(readClient);
         closeQuietly(client);
         // Takes a final snapshot (so the next start replays nothing) and can take up to ~1 s: Ratis' log
@@ -407,8 +479,17 @@ public final class MetaStore implements Closeable {
         if (closed) {
             return new MetaUnavailableException("metadata store is closed (the daemon is shutting down)", cause);
         }
-        return new MetaUnavailableException("no quorum: metadata " + what + " failed (" + leaderHint() + "): " + cause
-                + ". Check that a majority of the metadata voters " + voters() + " is running and reachable.", cause);
+        return new MetaUnavailableException("no quorum: metadata " + what + " failed (" + leaderHint() + "): "
+                + (cause == null ? "no reason given" : rootMessage(cause)) + ". Check that a majority of the metadata voters " + voters() + " is running and reachable.", cause);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return message.endsWith(".") ? message.substring(0, message.length() - 1) : message;
     }
 
     private String leaderHint() {
@@ -446,23 +527,18 @@ public final class MetaStore implements Closeable {
                 throw new IOException("metadata server of " + config.nodeName() + " stopped during startup ("
                         + info.getLifeCycleState() + "); see the log above for the cause");
             }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
+            if (System.nanoTime() > deadline) {
                 String why = joining && fresh
-                        ? "was not added to the metadata group of cluster " + groupId.getUuid() + "; is the leader"
-                        + " reachable from here, and this node's raft port " + config.raftPort() + " from the leader?"
+                        ? "could not reach the metadata group of cluster " + groupId.getUuid() + " through "
+                        + config.join().members() + "; is it reachable from here?"
                         : "could not catch up with the metadata leader (" + leaderHint() + "); is a majority of the"
                         + " voters " + voters() + " running?";
                 throw new IOException("metadata server of " + config.nodeName() + " " + why + " Waited "
                         + config.startupTimeout().toMillis() + " ms" + (lastError == null ? "" : "; last error: " + lastError));
             }
             try {
-                long index = leaderIndex(Duration.ofMillis(Math.min(TimeUnit.NANOSECONDS.toMillis(remaining) + 1, 2_000)));
-                // A node outside the group never applies anything: it waits here until the leader adds it.
-                if (stateMachine.awaitApplied(index, Math.min(deadline, System.nanoTime() + 2_000_000_000L))
-                        && division.getRaftConf().getPeer(self, RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER) != null) {
-                    return;
-                }
+                state();
+                return;
             } catch (MetaUnavailableException e) {
                 lastError = e.getMessage();
                 sleep(20);
@@ -532,9 +608,11 @@ public final class MetaStore implements Closeable {
 
     static RaftProperties properties(MetaConfig config) {
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
-        NettyConfigKeys.Server.setHost(p, config.address());
-        NettyConfigKeys.Server.setPort(p, config.raftPort());
+        // gRPC, not Netty: Ratis' Netty transport lacks the server-to-server async protocol that a follower
+        // needs to get a read index from the leader, so linearizable reads on followers would never answer.
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        GrpcConfigKeys.Server.setHost(p, config.address());
+        GrpcConfigKeys.Server.setPort(p, config.raftPort());
         RaftServerConfigKeys.setStorageDir(p, List.of(config.dir().resolve(RAFT_DIR).toFile()));
 
         // Elections: the first one after start is what open() waits for, so keep it short; the steady-state
@@ -546,6 +624,11 @@ public final class MetaStore implements Closeable {
 
         // Reads: state() promises linearizability, which needs a read-index round, not just "ask the leader".
         RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        // Leader lease: while a majority acknowledged the leader within 90% of the minimum election timeout,
+        // no other leader can exist, so the leader answers a read index at once instead of waiting for the
+        // next heartbeat round (measured: 6-12% of creates waited ~250 ms for it). Safe as long as clocks do
+        // not drift by 10% within an election timeout.
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
 
         // Snapshots and log purging, so that the log does not grow forever.
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);

@@ -10,7 +10,12 @@ import java.util.Set;
 /**
  * Which nodes vote in the metadata group. One voter while the cluster is one or two hosts, three from
  * three hosts, five from seven: more voters survive more failures but make every write wait for a larger
- * majority. Every other registered node is a listener, so that each node reads the state locally.
+ * majority. Every other node is a client of the group: its Raft server runs, outside the configuration,
+ * ready to be seated, and it reads the state from the voters ({@link MetaStore#state}).
+ *
+ * <p>There are no Raft listeners: Ratis does not support turning a listener into a voter (RATIS-1825),
+ * and a cluster that grows from two nodes to three, or from six to seven, must do exactly that. A node
+ * goes from client straight to voter, which Ratis handles by copying the log to it before the change.
  *
  * <p>Pure: the membership controller on the leader calls it with the registered nodes and the current
  * membership and applies the answer through a Raft configuration change.
@@ -28,8 +33,9 @@ public final class VoterPolicy {
      * The membership the group should have. Current voters that are up keep their seat (moving seats costs
      * a reconfiguration and a catch-up), then up nodes fill free seats in the order they registered. A down
      * voter keeps its seat while no up node can take it, so a seat is never left empty; it is replaced once
-     * one can. Down nodes are never added, since Raft would wait for them to catch up. Members that are no
+     * one can. Down nodes are never added, since Raft would wait for them to catch up. Voters that are no
      * longer registered are dropped, except {@code self}, which leads the group and cannot drop itself.
+     * Raft listeners, which this policy never creates, are dropped by the next change.
      */
     public static Membership desired(Map<String, NodeRecord> nodes, Membership current, String self) {
         int target = targetVoters(nodes.size());
@@ -72,23 +78,13 @@ public final class VoterPolicy {
         for (String name : voters) {
             voterPeers.add(peer(name, nodes, current));
         }
-        List<MetaPeer> listeners = new ArrayList<>();
-        for (NodeRecord node : byAge) {
-            if (voters.contains(node.name())) {
-                continue;
-            }
-            if (node.up() || current.isMember(node.name())) {
-                listeners.add(peer(node.name(), nodes, current));
-            }
-        }
-        return new Membership(voterPeers, listeners);
+        return new Membership(voterPeers);
     }
 
     /**
      * One step from {@code current} towards {@code desired} that Raft accepts: it refuses a change that
      * replaces a majority of the voters at once (1 to 3 voters, say), so seats change one at a time: add
-     * one voter, or else remove one. Listeners go straight to where they should be. Returns
-     * {@code desired} itself once it is one step away.
+     * one voter, or else remove one. Returns {@code desired} itself once it is one step away.
      */
     public static Membership nextStep(Membership current, Membership desired) {
         List<MetaPeer> voters = new ArrayList<>(current.voters());
@@ -98,22 +94,12 @@ public final class VoterPolicy {
         } else {
             voters.stream().filter(p -> !desired.voters().contains(p)).findFirst().ifPresent(voters::remove);
         }
-        List<MetaPeer> listeners = new ArrayList<>(desired.listeners());
-        // A voter that is still to be demoted keeps its seat this step, so it is not also a listener; one
-        // that waits to be promoted stays a listener until then.
-        listeners.removeIf(voters::contains);
-        for (MetaPeer p : desired.voters()) {
-            if (!voters.contains(p) && !listeners.contains(p) && current.isMember(p.name())) {
-                listeners.add(p);
-            }
-        }
-        return new Membership(voters, listeners);
+        return new Membership(voters);
     }
 
-    /** True when the two differ in anything Raft cares about: who votes, who listens, and where. */
+    /** True when the two differ in anything Raft cares about: who votes, and where. */
     public static boolean differs(Membership a, Membership b) {
-        return !Set.copyOf(a.voters()).equals(Set.copyOf(b.voters()))
-                || !Set.copyOf(a.listeners()).equals(Set.copyOf(b.listeners()));
+        return !Set.copyOf(a.voters()).equals(Set.copyOf(b.voters()));
     }
 
     private static MetaPeer peer(String name, Map<String, NodeRecord> nodes, Membership current) {

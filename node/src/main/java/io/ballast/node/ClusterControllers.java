@@ -94,15 +94,14 @@ final class ClusterControllers implements AutoCloseable {
         try {
             Membership current = meta.membership();
             Membership desired = VoterPolicy.desired(state.nodes(), current, meta.nodeName());
-            if (!VoterPolicy.differs(current, desired)) {
-                lastMembershipError = null;
-                return;
+            if (VoterPolicy.differs(current, desired)) {
+                Membership step = VoterPolicy.nextStep(current, desired);
+                log.info("metadata voters {} -> {}", current.voterNames(), step.voterNames());
+                meta.reconfigure(step);
+                current = meta.membership();
             }
-            Membership step = VoterPolicy.nextStep(current, desired);
-            log.info("metadata membership: voters {} listeners {} -> voters {} listeners {}", current.voterNames(),
-                    names(current), step.voterNames(), names(step));
-            meta.reconfigure(step);
             lastMembershipError = null;
+            recordRoles(state, current);
         } catch (MetaUnavailableException e) {
             // Typically a new member that is not running yet; retried next tick. Log each distinct error once.
             if (!e.getMessage().equals(lastMembershipError)) {
@@ -112,8 +111,12 @@ final class ClusterControllers implements AutoCloseable {
         }
     }
 
-    private static java.util.List<String> names(Membership m) {
-        return m.listeners().stream().map(io.ballast.meta.MetaPeer::name).toList();
+    /** Writes the voters and the leader into the state, for nodes that do not vote to show. */
+    private void recordRoles(ClusterState state, Membership current) throws MetaUnavailableException {
+        java.util.List<String> voters = current.voterNames().stream().sorted().toList();
+        if (!voters.equals(state.metadataVoters()) || !meta.nodeName().equals(state.metadataLeader())) {
+            meta.submit(new Command.SetMetadataRoles(voters, meta.nodeName()));
+        }
     }
 
     @Override

@@ -70,16 +70,13 @@ final class ClusterService {
         if (!result.ok()) {
             NodeRecord existing = state().nodes().get(node.name());
             boolean retry = existing != null && existing.address().equals(node.address())
-                    && existing.raftPort() == node.raftPort() && !members.isMember(node.name());
+                    && existing.raftPort() == node.raftPort() && !members.isVoter(node.name());
             if (!retry) {
                 throw new ApiException(result.code(), result.message());
             }
         }
         List<JoinResponse.Member> list = new ArrayList<>();
         for (MetaPeer peer : members.voters()) {
-            list.add(new JoinResponse.Member(peer.name(), peer.address()));
-        }
-        for (MetaPeer peer : members.listeners()) {
             list.add(new JoinResponse.Member(peer.name(), peer.address()));
         }
         return new JoinResponse(state().clusterId(), list);
@@ -124,7 +121,7 @@ final class ClusterService {
         }
         int attached = (int) state.volumes().values().stream().filter(v -> v.attachment() != null).count();
         int up = (int) nodes.stream().filter(n -> n.state().equals(NodeRecord.UP)).count();
-        return new ClusterView(state.clusterId(), meta.leaderName(), nodes.size(), up, state.volumes().size(), attached,
+        return new ClusterView(state.clusterId(), leader(state), nodes.size(), up, state.volumes().size(), attached,
                 capacity, used, provisioned);
     }
 
@@ -148,8 +145,9 @@ final class ClusterService {
             volume.replicas().forEach(r -> volumesByPool.merge(r.pool(), 1, Integer::sum));
         }
         List<NodeView> views = new ArrayList<>();
-        Membership members = membershipOrEmpty();
-        String leader = meta.leaderName();
+        // Roles as the leader recorded them, so that every node, voter or client, shows the same.
+        List<String> voters = state.metadataVoters().isEmpty() ? membershipOrEmpty().voterNames() : state.metadataVoters();
+        String leader = leader(state);
         for (NodeRecord node : state.nodes().values()) {
             List<PoolView> pools = new ArrayList<>();
             long capacity = 0;
@@ -170,8 +168,7 @@ final class ClusterService {
             // The node answering is up whatever the record says: the leader may not have seen it back yet.
             boolean up = node.name().equals(nodeName) || node.up();
             String role = node.name().equals(leader) ? "leader"
-                    : members.voters().stream().anyMatch(p -> p.name().equals(node.name())) ? "voter"
-                    : members.listeners().stream().anyMatch(p -> p.name().equals(node.name())) ? "listener" : "none";
+                    : voters.contains(node.name()) ? "voter" : "client";
             views.add(new NodeView(node.name(), up ? NodeRecord.UP : NodeRecord.DOWN, role, node.address(),
                     node.apiPort(), node.nbdPort(), node.peerPort(), node.raftPort(), node.labels(), pools, capacity,
                     used, Instant.ofEpochMilli(node.lastHeartbeatMillis()).toString()));
@@ -217,7 +214,12 @@ final class ClusterService {
         try {
             return meta.membership();
         } catch (MetaUnavailableException e) {
-            return new Membership(List.of(), List.of());
+            return new Membership(List.of());
         }
+    }
+
+    private String leader(ClusterState state) {
+        String known = meta.leaderName();
+        return known != null ? known : state.metadataLeader();
     }
 }

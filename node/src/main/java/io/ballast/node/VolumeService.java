@@ -133,7 +133,8 @@ public final class VolumeService implements AutoCloseable {
             commitOrUndo(new Command.CreateVolume(volume), () -> undoEverywhere(created, state, "create",
                     (c, r) -> c.delete(r.pool(), id)));
             metrics.volumeCreated(System.nanoTime() - start);
-            return view(volume, state(), true);
+            // The state read before placing is enough to show a new, detached volume: no second round trip.
+            return view(volume, state, false);
         });
     }
 
