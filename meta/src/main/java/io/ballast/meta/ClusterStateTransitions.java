@@ -71,6 +71,12 @@ public final class ClusterStateTransitions {
         NodeRecord node = c.node();
         require(node != null, "RegisterNode without a node");
         requireName(node.name(), "node name");
+        // Only the founding node registers itself from nothing; every other node enters by JoinNode. So a
+        // node removed while it was down cannot put itself back by restarting.
+        if (!s.nodes().isEmpty() && !s.nodes().containsKey(node.name())) {
+            throw new Rejected(CommandResult.notFound("node " + node.name() + " is not a member of this cluster"
+                    + " (it was removed, or never joined)"));
+        }
         return ok(s.withNode(node));
     }
 
@@ -80,8 +86,9 @@ public final class ClusterStateTransitions {
         if (node == null) {
             throw new Rejected(CommandResult.notFound("node " + c.node() + " is not registered"));
         }
-        // Heartbeats from one node may be committed out of order (retries); a lease never moves backwards.
-        ClusterState next = s.withNode(node.withLastHeartbeatMillis(Math.max(node.lastHeartbeatMillis(), c.atMillis())));
+        // The lease is judged on the value changing, not on its size: a wall clock stepped back (NTP) must
+        // not make a live node look dead until the clock catches up. A late retry only shows an older time.
+        ClusterState next = s.withNode(node.withLastHeartbeatMillis(c.atMillis()));
         for (Map.Entry<String, Long> used : c.poolUsedBytes().entrySet()) {
             PoolRecord pool = next.pools().get(used.getKey());
             // A node reports only its own pools; a stale report about a pool since moved is ignored.

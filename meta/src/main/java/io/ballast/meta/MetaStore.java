@@ -120,6 +120,7 @@ public final class MetaStore implements Closeable {
         Path dir = config.dir();
         Files.createDirectories(dir);
         boolean fresh = !Files.isDirectory(dir.resolve(RAFT_DIR));
+        boolean hadGroupId = Files.exists(dir.resolve(GROUP_ID_FILE));
         MetaConfig.Join join = config.join();
         RaftGroupId groupId = loadOrCreateGroupId(dir, join == null ? null : join.clusterId());
         RaftPeer peer = RaftPeer.newBuilder()
@@ -129,7 +130,9 @@ public final class MetaStore implements Closeable {
         // Only a brand-new cluster is told its members; every other start learns them from its own storage
         // (or, when joining, from the leader). Telling a restarted node "you are the only voter" could make
         // it elect itself beside the real group.
-        boolean bootstrap = fresh && join == null;
+        // Never when a group id exists without Raft storage: that node belonged to a cluster, and founding a
+        // one-voter group under the same id would be a second cluster claiming to be the first.
+        boolean bootstrap = fresh && !hadGroupId && join == null;
         RaftGroup initial = bootstrap ? RaftGroup.valueOf(groupId, peer) : RaftGroup.valueOf(groupId);
         RaftProperties properties = properties(config);
         MetaStateMachine stateMachine = new MetaStateMachine();
@@ -184,6 +187,12 @@ public final class MetaStore implements Closeable {
             closeQuietly(readClient);
             closeQuietly(client);
             closeQuietly(server);
+            if (fresh && !hadGroupId) {
+                // A first start that failed (port taken, seed unreachable) leaves nothing behind, so the next
+                // start takes the same path (found or join) instead of waiting for a group it never had.
+                deleteQuietly(dir.resolve(RAFT_DIR));
+                deleteQuietly(dir.resolve(GROUP_ID_FILE));
+            }
             throw e;
         }
         ClusterState state = store.localState();
@@ -660,6 +669,16 @@ public final class MetaStore implements Closeable {
         String key = "org.slf4j.simpleLogger.log.org.apache.ratis";
         if (System.getProperty(key) == null) {
             System.setProperty(key, "warn");
+        }
+    }
+
+    private static void deleteQuietly(Path path) {
+        try (java.util.stream.Stream<Path> walk = Files.walk(path)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            if (Files.exists(path)) {
+                LOG.warn("could not delete {}: {}", path, e.getMessage());
+            }
         }
     }
 

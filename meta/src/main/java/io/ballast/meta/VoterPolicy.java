@@ -84,17 +84,28 @@ public final class VoterPolicy {
     /**
      * One step from {@code current} towards {@code desired} that Raft accepts: it refuses a change that
      * replaces a majority of the voters at once (1 to 3 voters, say), so seats change one at a time: add
-     * one voter, or else remove one. Returns {@code desired} itself once it is one step away.
+     * one voter, or else remove one. A removal takes a voter that is down or no longer registered first:
+     * removing a live one while a dead one keeps its seat could leave the new set without a live majority
+     * (3 voters with one dead, shrinking to 2 that include the dead one, can never commit again). A step
+     * whose new voters would have no live majority is not taken at all: {@code current} is returned.
      */
-    public static Membership nextStep(Membership current, Membership desired) {
+    public static Membership nextStep(Membership current, Membership desired, Map<String, NodeRecord> nodes) {
         List<MetaPeer> voters = new ArrayList<>(current.voters());
         MetaPeer added = desired.voters().stream().filter(p -> !voters.contains(p)).findFirst().orElse(null);
         if (added != null) {
             voters.add(added);
         } else {
-            voters.stream().filter(p -> !desired.voters().contains(p)).findFirst().ifPresent(voters::remove);
+            voters.stream().filter(p -> !desired.voters().contains(p))
+                    .min(Comparator.comparing((MetaPeer p) -> live(p, nodes)))
+                    .ifPresent(voters::remove);
         }
-        return new Membership(voters);
+        long liveVoters = voters.stream().filter(p -> live(p, nodes)).count();
+        return liveVoters * 2 > voters.size() ? new Membership(voters) : current;
+    }
+
+    private static boolean live(MetaPeer peer, Map<String, NodeRecord> nodes) {
+        NodeRecord node = nodes.get(peer.name());
+        return node != null && node.up();
     }
 
     /** True when the two differ in anything Raft cares about: who votes, and where. */

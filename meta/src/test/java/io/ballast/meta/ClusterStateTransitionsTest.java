@@ -50,16 +50,36 @@ class ClusterStateTransitionsTest {
         assertThat(state.nodes().get("n1")).isEqualTo(moved);
         assertThat(apply(new RegisterNode(null)).code()).isEqualTo(CommandResult.INVALID);
         assertThat(apply(new RegisterNode(node(" "))).code()).isEqualTo(CommandResult.INVALID);
+        // Only the founding node registers from nothing; others join, and a removed node cannot come back.
+        assertThat(apply(new RegisterNode(node("n2"))).code()).isEqualTo(CommandResult.NOT_FOUND);
+        assertThat(apply(new Command.JoinNode(node("n2"))).ok()).isTrue();
+        assertThat(apply(new Command.JoinNode(node("n2"))).code()).isEqualTo(CommandResult.CONFLICT);
+        assertThat(apply(new RegisterNode(node("n2"))).ok()).isTrue();
+        assertThat(apply(new Command.RemoveNode("n2")).ok()).isTrue();
+        assertThat(apply(new RegisterNode(node("n2"))).code()).isEqualTo(CommandResult.NOT_FOUND);
     }
 
     @Test
-    void heartbeatRenewsTheLeaseAndNeverMovesItBack() {
+    void aNodeIsMarkedDownOnlyIfNoHeartbeatCameSince() {
+        apply(new RegisterNode(node("n1")));
+        apply(new Heartbeat("n1", 5_000));
+        assertThat(apply(new Command.MarkNodeDown("n1", 4_000)).ok()).isTrue();
+        assertThat(state.nodes().get("n1").up()).isTrue();
+        assertThat(apply(new Command.MarkNodeDown("n1", 5_000)).ok()).isTrue();
+        assertThat(state.nodes().get("n1").up()).isFalse();
+        apply(new Heartbeat("n1", 6_000));
+        assertThat(state.nodes().get("n1").up()).isTrue();
+    }
+
+    @Test
+    void heartbeatRenewsTheLeaseEvenWhenTheNodesClockSteppedBack() {
         assertThat(apply(new Heartbeat("n1", 5_000)).code()).isEqualTo(CommandResult.NOT_FOUND);
         apply(new RegisterNode(node("n1")));
         assertThat(apply(new Heartbeat("n1", 5_000)).ok()).isTrue();
         assertThat(state.nodes().get("n1").lastHeartbeatMillis()).isEqualTo(5_000);
+        // The lease is judged on the value changing: a clock stepped back still renews it.
         assertThat(apply(new Heartbeat("n1", 4_000)).ok()).isTrue();
-        assertThat(state.nodes().get("n1").lastHeartbeatMillis()).isEqualTo(5_000);
+        assertThat(state.nodes().get("n1").lastHeartbeatMillis()).isEqualTo(4_000);
     }
 
     @Test

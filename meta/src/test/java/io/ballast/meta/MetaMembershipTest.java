@@ -56,7 +56,7 @@ class MetaMembershipTest {
             if (!VoterPolicy.differs(current, desired)) {
                 return;
             }
-            leader.reconfigure(VoterPolicy.nextStep(current, desired));
+            leader.reconfigure(VoterPolicy.nextStep(current, desired, leader.state().nodes()));
         }
         throw new AssertionError("membership did not converge");
     }

@@ -95,19 +95,28 @@ final class ClusterControllers implements AutoCloseable {
             Membership current = meta.membership();
             Membership desired = VoterPolicy.desired(state.nodes(), current, meta.nodeName());
             if (VoterPolicy.differs(current, desired)) {
-                Membership step = VoterPolicy.nextStep(current, desired);
-                log.info("metadata voters {} -> {}", current.voterNames(), step.voterNames());
-                meta.reconfigure(step);
-                current = meta.membership();
+                Membership step = VoterPolicy.nextStep(current, desired, state.nodes());
+                if (step.equals(current)) {
+                    noteOnce("metadata voters " + current.voterNames() + " should become " + desired.voterNames()
+                            + ", but no single step keeps a live majority; waiting for voters to come back");
+                } else {
+                    log.info("metadata voters {} -> {}", current.voterNames(), step.voterNames());
+                    meta.reconfigure(step);
+                    current = meta.membership();
+                }
             }
-            lastMembershipError = null;
             recordRoles(state, current);
         } catch (MetaUnavailableException e) {
-            // Typically a new member that is not running yet; retried next tick. Log each distinct error once.
-            if (!e.getMessage().equals(lastMembershipError)) {
-                log.warn("metadata membership change failed, will retry: {}", e.getMessage());
-                lastMembershipError = e.getMessage();
-            }
+            // Typically a new voter that is not running yet; retried next tick.
+            noteOnce("metadata membership change failed, will retry: " + e.getMessage());
+        }
+    }
+
+    /** Logs a message once until a different one comes, so a condition that lasts does not flood the log. */
+    private void noteOnce(String message) {
+        if (!message.equals(lastMembershipError)) {
+            log.warn(message);
+            lastMembershipError = message;
         }
     }
 

@@ -74,6 +74,9 @@ final class ClusterService {
             if (!retry) {
                 throw new ApiException(result.code(), result.message());
             }
+            // A join retried after a failed first start: its lease starts afresh, or it would be judged down
+            // before it could send a heartbeat.
+            submit(new Command.RegisterNode(existing.withLastHeartbeatMillis(System.currentTimeMillis())));
         }
         List<JoinResponse.Member> list = new ArrayList<>();
         for (MetaPeer peer : members.voters()) {
@@ -88,8 +91,15 @@ final class ClusterService {
      * next heartbeat if it is still running.
      */
     void remove(String name) {
-        if (!state().nodes().containsKey(name)) {
+        ClusterState state = state();
+        if (!state.nodes().containsKey(name)) {
             throw ApiException.notFound("no node named " + name + " (ballast node list)");
+        }
+        if (name.equals(leader(state))) {
+            // It would leave the group it leads, and its daemon stops at its next heartbeat: a group whose
+            // leader vanishes mid-change can be left without a majority.
+            throw ApiException.conflict("node " + name + " leads the metadata group; stop its daemon first (another"
+                    + " voter takes over within seconds), then remove it");
         }
         CommandResult result = submit(new Command.RemoveNode(name));
         if (!result.ok()) {

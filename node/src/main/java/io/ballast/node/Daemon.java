@@ -125,9 +125,16 @@ public final class Daemon implements AutoCloseable {
         long now = clock.millis();
         NodeRecord previous = meta.state().nodes().get(config.name());
         // Keeps the registration time: the membership controller seats voters in order of registration.
-        meta.submit(new Command.RegisterNode(new NodeRecord(config.name(), config.address(), config.apiPort(),
-                config.nbdPort(), config.peerPort(), config.raftPort(), config.labels(),
+        CommandResult registered = meta.submit(new Command.RegisterNode(new NodeRecord(config.name(), config.address(),
+                config.apiPort(), config.nbdPort(), config.peerPort(), config.raftPort(), config.labels(),
                 previous == null ? now : previous.registeredAtMillis(), now)));
+        if (registered.code().equals(CommandResult.NOT_FOUND)) {
+            Files.writeString(config.dataDir().resolve(REMOVED_MARKER), "found removed at start, "
+                    + java.time.Instant.now() + "\n");
+            throw new IOException("node " + config.name() + " is not a member of cluster " + meta.localState().clusterId()
+                    + " any more (it was removed while it was down). Start it with a fresh --data and --join to bring"
+                    + " this host back");
+        }
         for (Pool pool : pools.values()) {
             meta.submit(new Command.RegisterPool(new PoolRecord(pool.id(), config.name(),
                     pool.dir().toAbsolutePath().toString(), classes.get(pool.id()), pool.capacityBytes(), pool.usedBytes())));

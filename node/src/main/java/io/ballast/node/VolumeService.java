@@ -212,7 +212,8 @@ public final class VolumeService implements AutoCloseable {
             String fromSnapshot = snap;
             // Each replica of the origin clones its own copy of the snapshot, in place: no data moves, and the
             // clone's replicas stand exactly where the origin's do, each as in sync as the one it came from.
-            List<ReplicaRecord> placed = origin.replicas();
+            // Only in-sync replicas hold the snapshot's data (a stale one may lack it altogether).
+            List<ReplicaRecord> placed = inSync(origin);
             try {
                 onEveryReplica(placed, state, "clone", (c, r) -> c.cloneFrom(r.pool(), origin.id(), fromSnapshot, id),
                         (c, r) -> c.delete(r.pool(), id));
@@ -287,10 +288,19 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.notFound("volume " + name + " has no snapshot " + snapshot
                         + " (ballast snapshot list " + name + ")");
             }
-            // All or nothing would need a transaction across nodes; a replica that failed to restore is
-            // reported and the restore can be retried (restoring twice is the same as once).
-            onEveryReplica(volume.replicas(), state(), "restore", (c, r) -> c.restore(r.pool(), volume.id(), snapshot),
-                    null);
+            // All or nothing would need a transaction across nodes. So first make sure every in-sync replica
+            // has the snapshot (a failure then touches nothing); a replica that still fails to restore is
+            // reported, and the restore can be retried (restoring twice is the same as once). Replicas not in
+            // sync are left alone: they are stale either way.
+            ClusterState state = state();
+            List<ReplicaRecord> targets = inSync(volume);
+            onEveryReplica(targets, state, "restore", (c, r) -> {
+                if (!c.stat(r.pool(), volume.id()).snapshots().contains(snapshot)) {
+                    throw new NoSuchSnapshotException("the replica of volume " + volume.name() + " on " + r.node()
+                            + " has no snapshot " + snapshot + "; nothing was restored");
+                }
+            }, null);
+            onEveryReplica(targets, state, "restore", (c, r) -> c.restore(r.pool(), volume.id(), snapshot), null);
             return inspect(name);
         });
     }
@@ -464,10 +474,12 @@ public final class VolumeService implements AutoCloseable {
             throw ApiException.conflict("volume " + volume.name() + " already has a snapshot " + snapshot);
         }
         ClusterState state = state();
-        onEveryReplica(volume.replicas(), state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+        // In-sync replicas only: a stale replica's data is not the volume's, and rebuilding it copies snapshots.
+        List<ReplicaRecord> targets = inSync(volume);
+        onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
                 (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
         SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
-        commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> undoEverywhere(volume.replicas(), state,
+        commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> undoEverywhere(targets, state,
                 "snapshot", (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot)));
         return record;
     }
@@ -581,6 +593,10 @@ public final class VolumeService implements AutoCloseable {
             log.error("volume {}: snapshot {} is in the metadata but not in pool {}; restoring or cloning it will fail",
                     volume.name(), lost, pool.dir());
         }
+    }
+
+    private static List<ReplicaRecord> inSync(VolumeRecord volume) {
+        return volume.replicas().stream().filter(ReplicaRecord::inSync).toList();
     }
 
     /** The node whose peer port did not answer, if that is why {@code e} happened. */
