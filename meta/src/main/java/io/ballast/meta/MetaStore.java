@@ -417,8 +417,17 @@ public final class MetaStore implements Closeable {
                 .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY)
                 .build();
         RaftClientReply reply;
-        try {
-            reply = client.admin().setConfiguration(arguments);
+        // A client of its own, aimed at this node: only the leader reconfigures, and the shared client may
+        // be pointed at a new voter whose server is still starting, which it would retry until it gave up.
+        List<RaftPeer> peers = new ArrayList<>(raftPeers(target.voters(), RaftPeerRole.FOLLOWER));
+        try (RaftClient admin = RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(RaftGroup.valueOf(groupId, peers))
+                .setLeaderId(self)
+                .setProperties(properties(config))
+                .setRetryPolicy(RetryPolicies.noRetry())
+                .build()) {
+            reply = admin.admin().setConfiguration(arguments);
         } catch (IOException e) {
             throw unavailable("membership change to voters " + target.voterNames(), e);
         }

@@ -52,7 +52,8 @@ public final class VoterPolicy {
             if (seated.size() >= target) {
                 break;
             }
-            if (node.up()) {
+            // A node that has not sent a heartbeat of its own yet (it is still starting) is not seated.
+            if (node.up() && node.lastHeartbeatMillis() != 0) {
                 seated.add(node.name());
             }
         }

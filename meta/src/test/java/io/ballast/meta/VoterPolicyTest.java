@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class VoterPolicyTest {
     private static NodeRecord node(String name, long registeredAt, boolean up) {
-        NodeRecord n = new NodeRecord(name, "127.0.0.1", 1, 2, 3, 9000 + (int) registeredAt, Map.of(), registeredAt, 0);
+        NodeRecord n = new NodeRecord(name, "127.0.0.1", 1, 2, 3, 9000 + (int) registeredAt, Map.of(), registeredAt, 1_000 + registeredAt);
         return up ? n : n.withState(NodeRecord.DOWN);
     }
 
@@ -80,5 +80,13 @@ class VoterPolicyTest {
                 node("n4", 4, true));
         Membership end = converge(all, voters(all, "n1", "n2", "n3"), "n1");
         assertThat(end.voterNames()).containsExactlyInAnyOrder("n1", "n2", "n4");
+    }
+
+    @Test
+    void aNodeThatHasNotSentAHeartbeatYetIsNotSeated() {
+        NodeRecord starting = new NodeRecord("n3", "127.0.0.1", 1, 2, 3, 9003, Map.of(), 3, 0);
+        Map<String, NodeRecord> all = nodes(node("n1", 1, true), node("n2", 2, true), starting);
+        Membership desired = VoterPolicy.desired(all, voters(all, "n1"), "n1");
+        assertThat(desired.voterNames()).containsExactly("n1", "n2");
     }
 }

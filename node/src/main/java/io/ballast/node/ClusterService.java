@@ -60,8 +60,10 @@ final class ClusterService {
                 }
             }
             long now = System.currentTimeMillis();
+            // No heartbeat yet (0): the node is not given a voter seat until its daemon has started and sent one,
+            // since Raft would wait on a server that is still starting.
             node = new NodeRecord(request.name(), request.address(), request.apiPort(), request.nbdPort(),
-                    request.peerPort(), request.raftPort(), request.labels(), now, now);
+                    request.peerPort(), request.raftPort(), request.labels(), now, 0);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("cannot join node " + request.name() + ": " + e.getMessage());
         }
@@ -74,9 +76,8 @@ final class ClusterService {
             if (!retry) {
                 throw new ApiException(result.code(), result.message());
             }
-            // A join retried after a failed first start: its lease starts afresh, or it would be judged down
-            // before it could send a heartbeat.
-            submit(new Command.RegisterNode(existing.withLastHeartbeatMillis(System.currentTimeMillis())));
+            // A join retried after a failed first start: up again, with no heartbeat yet, like a first join.
+            submit(new Command.RegisterNode(existing.withLastHeartbeatMillis(0)));
         }
         List<JoinResponse.Member> list = new ArrayList<>();
         for (MetaPeer peer : members.voters()) {
