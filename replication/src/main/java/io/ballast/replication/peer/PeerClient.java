@@ -93,6 +93,10 @@ public final class PeerClient implements Closeable {
                     + " during the call");
         } catch (TimeoutException e) {
             connection.forget(requestId);
+            // A host that died without resetting the connection would keep it "open" for hours of TCP
+            // keepalive, and every later call would wait out the whole timeout: start over instead. Waiting for
+            // the close (this is a caller's thread, not the event loop) makes the next call reconnect.
+            channel.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
             throw new PeerUnavailableException(node, address, "did not answer within " + seconds()
                     + "; the operation may or may not have happened there");
         } catch (InterruptedException e) {
