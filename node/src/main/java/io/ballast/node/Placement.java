@@ -201,13 +201,22 @@ final class Placement {
             }
             surveys.add(survey);
         }
+        if (cos == null) {
+            // No class was asked for and none can hold every replica: any pools will do (the volume then
+            // records the lowest class it got). One disk measured by several daemons at once, say, can land
+            // in two classes, and a volume that did not ask must not fail for it.
+            Survey anyClass = survey(request, null, state, provisioned);
+            if (anyClass.candidates.size() >= request.count()) {
+                return choose(request, anyClass);
+            }
+        }
         throw failure(request, cos, surveys);
     }
 
     private Survey survey(Request request, String cos, ClusterState state, Map<String, Long> provisioned) {
         Map<String, List<PoolRecord>> poolsByNode = new HashMap<>();
         for (PoolRecord pool : state.pools().values()) {
-            if (pool.cos().equals(cos)) {
+            if (cos == null || pool.cos().equals(cos)) {
                 poolsByNode.computeIfAbsent(pool.node(), n -> new ArrayList<>()).add(pool);
             }
         }
@@ -288,7 +297,7 @@ final class Placement {
             remaining.remove(pick);
             zones.add(Domain.of(pick.node()).zone());
             racks.add(Domain.of(pick.node()));
-            choices.add(new Choice(pick.node().name(), pick.pool().id(), survey.cos));
+            choices.add(new Choice(pick.node().name(), pick.pool().id(), pick.pool().cos()));
         }
         return List.copyOf(choices);
     }

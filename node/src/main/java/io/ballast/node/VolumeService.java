@@ -127,7 +127,7 @@ public final class VolumeService implements AutoCloseable {
                 }
             }
             VolumeRecord volume = new VolumeRecord(id, spec.name(), spec.sizeBytes(), spec.repl(),
-                    choices.getFirst().cos(), spec.fs(), spec.labels(), clock.millis(), placed, null, 0, List.of(),
+                    lowestClass(choices), spec.fs(), spec.labels(), clock.millis(), placed, null, 0, List.of(),
                     null, null);
             List<ReplicaRecord> created = placed;
             commitOrUndo(new Command.CreateVolume(volume), () -> undoEverywhere(created, state, "create",
@@ -593,6 +593,12 @@ public final class VolumeService implements AutoCloseable {
             log.error("volume {}: snapshot {} is in the metadata but not in pool {}; restoring or cloning it will fail",
                     volume.name(), lost, pool.dir());
         }
+    }
+
+    /** The class a volume records: its replicas' class, or the lowest of them when placement had to mix. */
+    private static String lowestClass(List<Placement.Choice> choices) {
+        return choices.stream().map(Placement.Choice::cos)
+                .min(java.util.Comparator.comparingInt(VolumeSpec.CLASSES::indexOf)).orElseThrow();
     }
 
     private static List<ReplicaRecord> inSync(VolumeRecord volume) {

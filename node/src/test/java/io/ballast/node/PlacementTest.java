@@ -144,6 +144,20 @@ class PlacementTest {
     }
 
     @Test
+    void withoutAClassAndNoOneClassEverywhereAnyPoolsWillDo() {
+        // One disk fingerprinted by three daemons at once can land in two classes: a volume that asked
+        // for none still gets its three replicas, and an explicit class is still never mixed.
+        ClusterState state = state(List.of(node("node1"), node("node2"), node("node3")),
+                List.of(pool("h1", "node1", "high", 100 * GiB), pool("m2", "node2", "medium", 100 * GiB),
+                        pool("h3", "node3", "high", 100 * GiB)));
+        assertThat(new Placement(1).place(spec(GiB, 3, null), state)).extracting(Placement.Choice::cos)
+                .containsExactlyInAnyOrder("high", "medium", "high");
+        ApiException e = catchThrowableOfType(ApiException.class,
+                () -> new Placement(1).place(spec(GiB, 3, "high"), state));
+        assertThat(e.getMessage()).startsWith("need 3 nodes with a high pool");
+    }
+
+    @Test
     void filtersAreHonouredAndUnknownNodesNamed() {
         ClusterState state = state(
                 List.of(node("n1", "a", "r1"), node("n2", "b", "r1"), node("n3", "b", "r2")),
@@ -353,7 +367,13 @@ class PlacementTest {
                     break;
                 }
             }
-            if (expectedClass == null) {
+            boolean mixed = false;
+            if (expectedClass == null && spec != null && spec.cos() == null) {
+                // No class asked for, and no one class fits: any pools, if that fits.
+                best = oracle.best(null, n, size, allowed, holding, existing);
+                mixed = best != null;
+            }
+            if (expectedClass == null && !mixed) {
                 ApiException e = catchThrowableOfType(ApiException.class, () -> run(placement));
                 assertThat(e).as("no placement exists, so place must refuse").isNotNull();
                 assertThat(e.getMessage()).startsWith("need ").doesNotContain("\n").hasSizeLessThan(1000);
@@ -378,8 +398,10 @@ class PlacementTest {
                 assertThat(node.up()).as(choice.node() + " is up").isTrue();
                 assertThat(allowed.test(node)).as(choice.node() + " passes the filters").isTrue();
                 assertThat(pool.node()).isEqualTo(choice.node());
-                assertThat(pool.cos()).as("class of " + pool.id()).isEqualTo(expectedClass);
-                assertThat(choice.cos()).isEqualTo(expectedClass);
+                assertThat(choice.cos()).isEqualTo(pool.cos());
+                if (!mixed) {
+                    assertThat(pool.cos()).as("class of " + pool.id()).isEqualTo(expectedClass);
+                }
                 assertThat(oracle.room(pool)).as("room of " + pool.id()).isGreaterThanOrEqualTo(size);
                 assertThat(pool.id()).as("the roomiest " + expectedClass + " pool of " + node.name())
                         .isEqualTo(oracle.roomiest(node.name(), expectedClass).id());
@@ -467,7 +489,7 @@ class PlacementTest {
         PoolRecord roomiest(String node, String cos) {
             PoolRecord best = null;
             for (PoolRecord pool : state.pools().values()) {
-                if (pool.node().equals(node) && pool.cos().equals(cos) && (best == null || room(pool) > room(best)
+                if (pool.node().equals(node) && (cos == null || pool.cos().equals(cos)) && (best == null || room(pool) > room(best)
                         || room(pool) == room(best) && pool.id().compareTo(best.id()) < 0)) {
                     best = pool;
                 }
@@ -481,7 +503,7 @@ class PlacementTest {
             List<NodeRecord> found = new ArrayList<>();
             for (NodeRecord n : state.nodes().values()) {
                 if (allowed.test(n) && !holding.contains(n.name()) && node.test(n) && state.pools().values().stream()
-                        .anyMatch(p -> p.node().equals(n.name()) && p.cos().equals(cos) && pool.test(p))) {
+                        .anyMatch(p -> p.node().equals(n.name()) && (cos == null || p.cos().equals(cos)) && pool.test(p))) {
                     found.add(n);
                 }
             }
