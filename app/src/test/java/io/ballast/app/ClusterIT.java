@@ -316,6 +316,19 @@ class ClusterIT {
         assertThat(kept.get("node").asText()).isEqualTo(original);
         assertThat(kept.get("pool").asText()).isEqualTo(originalPool);
         assertThat(kept.get("state").asText()).isEqualTo("in-sync");
+
+        // Attach, detach and restore through a node that holds no replica: each runs on the owner, where
+        // its volume lock orders restore against attach.
+        DaemonProcess other = n.stream().filter(d -> !d.name.equals(original)).findFirst().orElseThrow();
+        ok(cluster.post(other, "/v1/volumes/grow/snapshots", Map.of("name", "s1")), 201);
+        JsonNode attached = ok(cluster.post(other, "/v1/volumes/grow/attach", Map.of("node", original)), 200).json();
+        assertThat(attached.get("attachedNode").asText()).isEqualTo(original);
+        ClusterProcesses.Response refused = cluster.post(other, "/v1/volumes/grow/restore", Map.of("snapshot", "s1"));
+        assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.body()).contains("detach it before restoring");
+        ok(cluster.post(other, "/v1/volumes/grow/detach", Map.of()), 200);
+        JsonNode restored = ok(cluster.post(other, "/v1/volumes/grow/restore", Map.of("snapshot", "s1")), 200).json();
+        assertThat(restored.get("state").asText()).isEqualTo("detached");
     }
 
     // ---- helpers ---------------------------------------------------------------------------

@@ -288,12 +288,23 @@ public final class VolumeService implements AutoCloseable {
                 throw ApiException.notFound("volume " + name + " has no snapshot " + snapshot
                         + " (ballast snapshot list " + name + ")");
             }
+            // A volume can be attached only where its one in-sync replica lives, and that node's attach runs
+            // under that node's volume lock. So a restore of such a volume runs there too, under the same lock:
+            // run from here, it could roll back the replica under a coordinator that the other node attached
+            // meanwhile, and lose writes it acknowledged.
+            List<ReplicaRecord> current = inSync(volume);
+            if (current.size() == 1 && !replicaControls.isLocal(current.getFirst().node())) {
+                NodeRecord owner = upNode(current.getFirst().node());
+                return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(),
+                        "/v1/volumes/" + encode(name) + "/restore", new io.ballast.api.RestoreRequest(snapshot),
+                        VolumeView.class);
+            }
             // All or nothing would need a transaction across nodes. So first make sure every in-sync replica
             // has the snapshot (a failure then touches nothing); a replica that still fails to restore is
             // reported, and the restore can be retried (restoring twice is the same as once). Replicas not in
             // sync are left alone: they are stale either way.
             ClusterState state = state();
-            List<ReplicaRecord> targets = inSync(volume);
+            List<ReplicaRecord> targets = current;
             onEveryReplica(targets, state, "restore", (c, r) -> {
                 if (!c.stat(r.pool(), volume.id()).snapshots().contains(snapshot)) {
                     throw new NoSuchSnapshotException("the replica of volume " + volume.name() + " on " + r.node()
