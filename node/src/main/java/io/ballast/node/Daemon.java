@@ -12,6 +12,7 @@ import io.ballast.meta.MetaStore;
 import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
 import io.ballast.replication.peer.PeerClient;
+import io.ballast.replication.peer.PoolReplicaControl;
 import io.ballast.replication.peer.PeerServer;
 import io.ballast.store.Pool;
 import java.io.IOException;
@@ -142,7 +143,7 @@ public final class Daemon implements AutoCloseable {
 
         PeerClient peers = new PeerClient();
         resources.add(peers);
-        ReplicaControls replicaControls = new ReplicaControls(config.name(), new LocalReplicaControl(config.name(), pools),
+        ReplicaControls replicaControls = new ReplicaControls(config.name(), new PoolReplicaControl(config.name(), pools),
                 peers);
 
         NodeMetrics metrics = new NodeMetrics();
@@ -154,7 +155,7 @@ public final class Daemon implements AutoCloseable {
         // Only after reconcile: it deletes replicas the metadata does not name, and another node creates a
         // new volume's replica before it commits the volume, so one arriving during reconcile would be lost.
         PeerServer peer = PeerServer.start(new InetSocketAddress(config.address(), config.peerPort()),
-                () -> meta.localState().clusterId(), new LocalReplicaControl(config.name(), pools));
+                () -> meta.localState().clusterId(), new PoolReplicaControl(config.name(), pools));
         resources.add(peer);
 
         BlockFileMount fuse = null;

@@ -10,6 +10,7 @@ import io.ballast.meta.MetaStore;
 import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
 import io.ballast.replication.peer.PeerClient;
+import io.ballast.replication.peer.PoolReplicaControl;
 import io.ballast.store.Pool;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -49,7 +50,7 @@ class VolumeServiceTest {
         peers = new PeerClient();
         nodeApi = new NodeApiClient();
         volumes = new VolumeService(config, meta, Map.of(pool.id(), pool),
-                new ReplicaControls("node1", new LocalReplicaControl("node1", Map.of(pool.id(), pool)), peers), nodeApi,
+                new ReplicaControls("node1", new PoolReplicaControl("node1", Map.of(pool.id(), pool)), peers), nodeApi,
                 new NodeMetrics(), Clock.systemUTC());
     }
 

@@ -1,7 +1,5 @@
-package io.ballast.node;
+package io.ballast.replication.peer;
 
-import io.ballast.replication.peer.ReplicaControl;
-import io.ballast.replication.peer.ReplicaStat;
 import io.ballast.store.NoSuchReplicaException;
 import io.ballast.store.Pool;
 import io.ballast.store.Replica;
@@ -10,16 +8,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * This node's replica files, for the peer port: what other nodes of the cluster ask of the
+ * A node's replica files in its open pools, behind {@link ReplicaControl}: what the peer port serves to
+ * other nodes, and what the node itself uses for its local replicas: what other nodes of the cluster ask of the
  * pools that placement chose here. The store's exceptions pass through unchanged, so the
  * calling node sees the same failures it would see locally.
  */
-public final class LocalReplicaControl implements ReplicaControl {
+public final class PoolReplicaControl implements ReplicaControl {
     private final String nodeName;
     private final Map<String, Pool> pools;
 
     /** @param pools the pools open on this node, by pool id */
-    public LocalReplicaControl(String nodeName, Map<String, Pool> pools) {
+    public PoolReplicaControl(String nodeName, Map<String, Pool> pools) {
         this.nodeName = nodeName;
         this.pools = Map.copyOf(pools);
     }

@@ -1,13 +1,8 @@
-package io.ballast.node;
+package io.ballast.replication.peer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.ballast.replication.peer.PeerClient;
-import io.ballast.replication.peer.PeerServer;
-import io.ballast.replication.peer.RemoteReplicaControl;
-import io.ballast.replication.peer.ReplicaControl;
-import io.ballast.replication.peer.ReplicaStat;
 import io.ballast.store.NoSuchReplicaException;
 import io.ballast.store.NoSuchSnapshotException;
 import io.ballast.store.Pool;
@@ -24,18 +19,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The node's replica operations over a real pool, directly and through the peer port. */
-class LocalReplicaControlTest {
+class PoolReplicaControlTest {
     private static final long BLOCK = 4096;
 
     @TempDir
     Path dir;
     private Pool pool;
-    private LocalReplicaControl local;
+    private PoolReplicaControl local;
 
     @BeforeEach
     void open() throws IOException {
         pool = Pool.open(dir.resolve("pool"), 1L << 30);
-        local = new LocalReplicaControl("node1", Map.of(pool.id(), pool));
+        local = new PoolReplicaControl("node1", Map.of(pool.id(), pool));
     }
 
     @AfterEach
