@@ -100,7 +100,9 @@ public final class VolumeService implements AutoCloseable {
         long start = System.nanoTime();
         VolumeSpec spec = valid(request::withDefaults);
         return locked(spec.name(), () -> {
-            ClusterState state = state();
+            // Placement needs a recent view, not a linearizable one: CreateVolume is refused at apply if
+            // the name was taken meanwhile, and the replicas made for it are then deleted again.
+            ClusterState state = recentState();
             if (state.volumes().containsKey(spec.name())) {
                 throw ApiException.conflict("volume " + spec.name() + " already exists; choose another name");
             }
@@ -762,6 +764,14 @@ public final class VolumeService implements AutoCloseable {
     private ClusterState state() {
         try {
             return meta.state();
+        } catch (MetaUnavailableException e) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        }
+    }
+
+    private ClusterState recentState() {
+        try {
+            return meta.recentState();
         } catch (MetaUnavailableException e) {
             throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
         }
