@@ -60,6 +60,7 @@ public final class ClusterStateTransitions {
                 case RemoveNode c -> removeNode(state, c);
                 case SetReplicas c -> setReplicas(state, c);
                 case Command.SetMetadataRoles c -> ok(state.withMetadataRoles(c.voters(), c.leader()));
+                case Command.SetReplicaState c -> setReplicaState(state, c);
             };
         } catch (Rejected r) {
             applied = new Applied(state, r.result);
@@ -258,12 +259,46 @@ public final class ClusterStateTransitions {
                 // Idempotent: a retried attach from the same node must not fence out its own coordinator.
                 return new Applied(s, CommandResult.success(current.epoch()));
             }
-            throw new Rejected(CommandResult.conflict(
-                    "volume " + v.name() + " is attached on node " + current.node()));
+            NodeRecord holder = s.nodes().get(current.node());
+            if (holder != null && holder.up()) {
+                throw new Rejected(CommandResult.conflict(
+                        "volume " + v.name() + " is attached on node " + current.node()));
+            }
+            // Its node is down (or gone): take the volume over. The new epoch fences the old coordinator.
         }
         long epoch = v.epoch() + 1;
         return new Applied(s.withVolume(v.withAttachment(new AttachmentRecord(c.node(), epoch, c.atMillis()), epoch)),
                 CommandResult.success(epoch));
+    }
+
+    private static Applied setReplicaState(ClusterState s, Command.SetReplicaState c) {
+        VolumeRecord v = volume(s, c.volume());
+        requireName(c.node(), "node name");
+        require(List.of(ReplicaRecord.IN_SYNC, ReplicaRecord.RESYNCING, ReplicaRecord.STALE, ReplicaRecord.FAILED)
+                .contains(c.state()), "volume " + v.name() + ": unknown replica state " + c.state());
+        if (!v.attached() || v.attachment().epoch() != c.epoch()) {
+            throw new Rejected(CommandResult.conflict("volume " + v.name() + ": epoch " + c.epoch() + " is stale ("
+                    + (v.attached() ? "attached on " + v.attachment().node() + " with epoch " + v.attachment().epoch()
+                    : "detached") + ")"));
+        }
+        List<ReplicaRecord> next = new ArrayList<>(v.replicas().size());
+        boolean found = false;
+        for (ReplicaRecord r : v.replicas()) {
+            if (r.node().equals(c.node())) {
+                found = true;
+                next.add(new ReplicaRecord(r.node(), r.pool(), c.state()));
+            } else {
+                next.add(r);
+            }
+        }
+        if (!found) {
+            throw new Rejected(CommandResult.notFound("volume " + v.name() + " has no replica on node " + c.node()));
+        }
+        if (next.stream().noneMatch(ReplicaRecord::inSync)) {
+            throw new Rejected(CommandResult.conflict("volume " + v.name() + ": the replica on " + c.node()
+                    + " is its last in-sync replica; it cannot leave the in-sync set"));
+        }
+        return ok(s.withVolume(v.withReplicas(v.repl(), next)));
     }
 
     private static Applied detachVolume(ClusterState s, DetachVolume c) {

@@ -32,6 +32,7 @@ import java.util.Map;
         @JsonSubTypes.Type(value = Command.RemoveNode.class, name = "RemoveNode"),
         @JsonSubTypes.Type(value = Command.SetReplicas.class, name = "SetReplicas"),
         @JsonSubTypes.Type(value = Command.SetMetadataRoles.class, name = "SetMetadataRoles"),
+        @JsonSubTypes.Type(value = Command.SetReplicaState.class, name = "SetReplicaState"),
 })
 public sealed interface Command {
 
@@ -93,7 +94,9 @@ public sealed interface Command {
 
     /**
      * Attaches a volume to a node and issues the fencing epoch for it, returned as the result's value.
-     * Re-attaching on the same node returns the current epoch; attaching elsewhere is a CONFLICT.
+     * Re-attaching on the same node returns the current epoch. Attaching elsewhere is a CONFLICT while the
+     * node it is attached on is up; once that node is down, the attach takes the volume over with a new
+     * epoch, which fences the old coordinator out of every replica.
      */
     record AttachVolume(String name, String node, long atMillis) implements Command {}
 
@@ -105,6 +108,15 @@ public sealed interface Command {
 
     /** NOT_FOUND if the volume or the snapshot does not exist. */
     record DeleteSnapshot(String volume, String name) implements Command {}
+
+    /**
+     * The coordinator of attachment {@code epoch} moves the replica on {@code node} to {@code state}: out of
+     * the in-sync set when it failed ({@link ReplicaRecord#STALE}), to {@link ReplicaRecord#RESYNCING} while
+     * it catches up, and back into the set ({@link ReplicaRecord#IN_SYNC}) once it has. CONFLICT unless the
+     * volume is attached with exactly that epoch (a fenced coordinator changes nothing), or when the change
+     * would leave the volume without an in-sync replica; NOT_FOUND for an unknown volume or replica.
+     */
+    record SetReplicaState(String volume, long epoch, String node, String state) implements Command {}
 
     /** Records the Raft group's voters and leader, as the leader sees them, for every node to show. */
     record SetMetadataRoles(List<String> voters, String leader) implements Command {

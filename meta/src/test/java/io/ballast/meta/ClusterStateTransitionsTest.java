@@ -140,6 +140,8 @@ class ClusterStateTransitionsTest {
 
     @Test
     void attachIssuesIncreasingEpochsAndFencesOtherNodes() {
+        apply(new RegisterNode(node("node1")));
+        apply(new Command.JoinNode(node("node2")));
         assertThat(apply(new AttachVolume("v1", "node1", 1)).code()).isEqualTo(CommandResult.NOT_FOUND);
         apply(new CreateVolume(volume("v1")));
 
@@ -161,6 +163,42 @@ class ClusterStateTransitionsTest {
         assertThat(vol("v1").attachment()).isEqualTo(new AttachmentRecord("node2", 2, 40));
         assertThat(vol("v1").epoch()).isEqualTo(2);
         assertThat(apply(new AttachVolume("v1", "", 50)).code()).isEqualTo(CommandResult.INVALID);
+
+        // Once the node it is attached on is down, another node takes the volume over with a new epoch.
+        long lastBeat = state.nodes().get("node2").lastHeartbeatMillis();
+        assertThat(apply(new Command.MarkNodeDown("node2", lastBeat)).ok()).isTrue();
+        assertThat(apply(new AttachVolume("v1", "node1", 60))).isEqualTo(CommandResult.success(3));
+        assertThat(vol("v1").attachment()).isEqualTo(new AttachmentRecord("node1", 3, 60));
+    }
+
+    @Test
+    void onlyTheCoordinatorOfTheCurrentEpochChangesReplicaStates() {
+        apply(new RegisterNode(node("n1")));
+        apply(new CreateVolume(volume("v1"))); // replicas on n1 and n2, both in sync
+        Command.SetReplicaState detached = new Command.SetReplicaState("v1", 0, "n2", ReplicaRecord.STALE);
+        assertThat(apply(detached).code()).as("detached: no coordinator").isEqualTo(CommandResult.CONFLICT);
+        assertThat(apply(new AttachVolume("v1", "n1", 1)).value()).isEqualTo(1);
+
+        CommandResult fenced = apply(new Command.SetReplicaState("v1", 0, "n2", ReplicaRecord.STALE));
+        assertThat(fenced.code()).isEqualTo(CommandResult.CONFLICT);
+        assertThat(fenced.message()).contains("epoch 0 is stale").contains("epoch 1");
+
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.STALE)).ok()).isTrue();
+        assertThat(vol("v1").replicas()).extracting(ReplicaRecord::state)
+                .containsExactly(ReplicaRecord.IN_SYNC, ReplicaRecord.STALE);
+        CommandResult last = apply(new Command.SetReplicaState("v1", 1, "n1", ReplicaRecord.STALE));
+        assertThat(last.code()).isEqualTo(CommandResult.CONFLICT);
+        assertThat(last.message()).contains("last in-sync replica");
+
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.RESYNCING)).ok()).isTrue();
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.IN_SYNC)).ok()).isTrue();
+        assertThat(vol("v1").replicas()).allMatch(ReplicaRecord::inSync);
+
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n3", ReplicaRecord.STALE)).code())
+                .isEqualTo(CommandResult.NOT_FOUND);
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", "bogus")).code()).isEqualTo(CommandResult.INVALID);
+        assertThat(apply(new Command.SetReplicaState("nope", 1, "n2", ReplicaRecord.STALE)).code())
+                .isEqualTo(CommandResult.NOT_FOUND);
     }
 
     @Test
