@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.store.Extent;
 import java.io.Closeable;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -55,23 +56,13 @@ public interface ReplicaChannel extends Closeable {
      */
     CompletableFuture<long[]> checksums(long offset, long length, int regionBytes);
 
-    /** The ranges that hold data in some layer of the replica, sorted and merged: what a rebuild copies. */
+    /**
+     * The 4 KiB-aligned ranges that hold data in some layer of the replica, sorted and merged: what
+     * a rebuild copies.
+     */
     CompletableFuture<List<Extent>> allocatedExtents();
 
     /** Releases the channel (a remote session ends); the replica stays. Never throws. */
     @Override
     void close();
-
-    /** A byte range {@code [offset, offset + length)}. */
-    record Extent(long offset, long length) {
-        public Extent {
-            if (offset < 0 || length <= 0) {
-                throw new IllegalArgumentException("bad extent: offset " + offset + ", length " + length);
-            }
-        }
-
-        public long end() {
-            return offset + length;
-        }
-    }
 }
