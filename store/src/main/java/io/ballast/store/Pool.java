@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * pool.properties              id, format, fingerprint (class of service and the rates measured)
  * layers/&lt;layer&gt;.data          sparse data, block n at byte n*4096
  * layers/&lt;layer&gt;.meta          parent layer id (empty for a root), owning replica id
- * replicas/&lt;replica&gt;.properties size, head layer id, snapshot names to layer ids (oldest first)
+ * replicas/&lt;replica&gt;.properties size, head layer id, snapshot names to layer ids (oldest first),
+ *                              the highest attach epoch admitted
  * </pre>
  *
  * Layers form a tree shared by replicas and their clones. Nothing stores reference counts:
@@ -628,7 +629,9 @@ public final class Pool implements Closeable {
         Map<String, Replica> byId = new HashMap<>();
         for (String rid : manifests.keySet()) {
             Properties m = manifests.get(rid);
-            byId.put(rid, new Replica(this, rid, Long.parseLong(m.getProperty("size")), randomSalt()));
+            Replica r = new Replica(this, rid, Long.parseLong(m.getProperty("size")), randomSalt());
+            r.loaded(m);
+            byId.put(rid, r);
         }
         // Alive: named by a manifest, or an ancestor of such a layer.
         Set<String> alive = new HashSet<>();
@@ -703,7 +706,10 @@ public final class Pool implements Closeable {
         DurableFiles.write(layer.metaFile, p);
     }
 
-    /** Writes the replica's manifest atomically; the commit point of every structural change. */
+    /**
+     * Writes the replica's manifest atomically; the commit point of every structural change. The
+     * replica adds its epoch.
+     */
     private void commit(Replica r, long size, Layer head, LinkedHashMap<String, Layer> snapshots)
             throws IOException {
         Properties p = new Properties();
@@ -716,7 +722,7 @@ public final class Pool implements Closeable {
             p.setProperty("snapshot." + i + ".layer", e.getValue().id);
             i++;
         }
-        DurableFiles.write(manifestPath(r.id()), p);
+        r.writeManifest(p);
     }
 
     private static LinkedHashMap<String, String> snapshotEntries(Properties manifest) {
@@ -729,7 +735,7 @@ public final class Pool implements Closeable {
         return entries;
     }
 
-    private Path manifestPath(String replicaId) {
+    Path manifestPath(String replicaId) {
         return replicasDir.resolve(replicaId + ".properties");
     }
 

@@ -11,8 +11,10 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -25,6 +27,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * of the blocks they touch, one chunk of at most {@link #CHUNK_BLOCKS} at a time, which makes
  * "read old block, merge, write whole block" atomic against other writers and against a merge
  * copying into the head, while plain reads take no stripe at all.
+ *
+ * <p>Fencing: the replica keeps the highest attach epoch it has admitted in its manifest. IO run
+ * {@link #fenced} by an older epoch fails, and admitting a newer one waits for fenced IO in flight,
+ * so once {@link #admitEpoch} returns, the coordinator of an older attachment can change nothing.
  */
 public final class Replica {
     /**
@@ -40,6 +46,8 @@ public final class Replica {
 
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BLOCK));
+    /** The manifest key of the admitted epoch; manifests written before fencing lack it and read as 0. */
+    private static final String EPOCH = "epoch";
 
     private final Pool pool;
     private final String id;
@@ -53,6 +61,18 @@ public final class Replica {
     /** Snapshot name to layer, oldest first; guarded by the pool's structure lock. */
     private Map<String, Layer> snapshotLayers = Map.of();
     private volatile boolean closed;
+    /**
+     * The highest epoch admitted. It is in the manifest before it changes here, and it changes only
+     * under the exclusive side of {@link #structure}, so fenced IO sees one value from start to end.
+     */
+    private volatile long epoch;
+    /**
+     * Serializes writes of the manifest: the pool's structural changes (under its lock) and
+     * {@link #admitEpoch} (not under it, so an attach never waits for a merge the pool is doing).
+     */
+    private final ReentrantLock manifestLock = new ReentrantLock();
+    /** The manifest as last written; guarded by manifestLock. */
+    private Properties manifest;
 
     Replica(Pool pool, String id, long size, int salt) {
         this.pool = pool;
@@ -71,6 +91,66 @@ public final class Replica {
 
     public long usedBytes() {
         return ownBlocks.get() * BLOCK;
+    }
+
+    /** The highest attach epoch admitted; 0 until the first. */
+    public long epoch() {
+        return epoch;
+    }
+
+    /**
+     * Admits the fencing epoch of a new attachment: from then on, IO {@link #fenced} by an older
+     * epoch fails. The epoch is in the manifest, durably, before this returns and before
+     * {@link #epoch()} shows it, so the fence survives a crash. Admitting the current epoch again
+     * writes nothing. The exclusive lock waits for the IO in flight and keeps new IO out while the
+     * manifest is written: an attach is rare, and the IO it holds up is the old coordinator's.
+     *
+     * @throws StaleEpochException if a newer epoch was admitted already
+     */
+    public void admitEpoch(long newEpoch) throws IOException {
+        Lock exclusive = structure.writeLock();
+        exclusive.lock();
+        try {
+            ensureOpen();
+            checkEpoch(newEpoch);
+            if (newEpoch == epoch) {
+                return;
+            }
+            manifestLock.lock();
+            try {
+                persistManifest((Properties) manifest.clone(), newEpoch);
+                epoch = newEpoch;
+            } finally {
+                manifestLock.unlock();
+            }
+        } finally {
+            exclusive.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code io}, IO on this replica, for the attachment of {@code epoch}: fails with
+     * {@link StaleEpochException} if a newer epoch was admitted, and no newer one can be admitted
+     * while io runs. Checking {@link #epoch()} first and doing the IO after would let a request
+     * that passed the check land after the next coordinator had taken over and reconciled the
+     * replicas. {@code io} must not change the replica's structure (snapshot, restore, grow),
+     * which needs the exclusive lock this holds the shared side of.
+     */
+    public <T> T fenced(long epoch, Io<T> io) throws IOException {
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            checkEpoch(epoch);
+            return io.run();
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    /** IO run {@link #fenced}. */
+    @FunctionalInterface
+    public interface Io<T> {
+        T run() throws IOException;
     }
 
     public void read(long offset, ByteBuffer dst) throws IOException {
@@ -434,6 +514,14 @@ public final class Replica {
         }
     }
 
+    private void checkEpoch(long requested) throws StaleEpochException {
+        long admitted = epoch;
+        if (requested < admitted) {
+            throw new StaleEpochException("replica " + id + " has admitted epoch " + admitted + "; epoch " + requested
+                    + " is stale (the volume was attached elsewhere since)");
+        }
+    }
+
     // ---- state changed by the pool, under its structure lock ----
 
     Layer head() {
@@ -464,5 +552,33 @@ public final class Replica {
 
     void setClosed(boolean value) {
         closed = value;
+    }
+
+    // ---- the manifest: size, chain and snapshots from the pool, the epoch from here ----
+
+    /** At open, before the replica is published: the manifest as found on disk. */
+    void loaded(Properties found) {
+        manifest = found;
+        epoch = Long.parseLong(found.getProperty(EPOCH, "0"));
+    }
+
+    /**
+     * Writes a new manifest from the pool's structural change, durably, with the admitted epoch
+     * added: the pool builds the manifest afresh, and no rewrite may lose the fence.
+     */
+    void writeManifest(Properties next) throws IOException {
+        manifestLock.lock();
+        try {
+            persistManifest(next, epoch);
+        } finally {
+            manifestLock.unlock();
+        }
+    }
+
+    /** The caller holds manifestLock. */
+    private void persistManifest(Properties next, long withEpoch) throws IOException {
+        next.setProperty(EPOCH, Long.toString(withEpoch));
+        DurableFiles.write(pool.manifestPath(id), next);
+        manifest = next;
     }
 }
