@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * kill -9 of a process writing to a pool, then a reopen: every block reported durable holds
- * that version or a later one, never an older one, never a torn block. The same pool lives
+ * that version or a later one, never an older one, never a torn block, and the replica has
+ * admitted at least the last fencing epoch reported admitted. The same pool lives
  * through all rounds, so recovery from a previous crash is exercised too. Rounds:
  * {@code -Dballast.crash.rounds}; replay: {@code -Dballast.seed}.
  */
@@ -35,12 +36,16 @@ class CrashTest {
         Random random = new Random(seed);
         Path pool = dir.resolve("pool");
         Map<Long, Long> durable = new HashMap<>();
+        long admitted = 0;
         for (int round = 0; round < rounds; round++) {
             String context = "seed " + seed + " (replay with -Dballast.seed=" + seed + "), round " + round;
             List<String> lines = runAndKill(pool, random.nextLong(), (round + 1) * 1_000_000_000L,
                     100 + random.nextInt(700), context);
             for (String line : lines) {
                 String[] words = line.split(" ");
+                if (words[0].equals("EPOCH") && words[words.length - 1].equals("END")) {
+                    admitted = Math.max(admitted, Long.parseLong(words[1]));
+                }
                 if (words[0].equals("DURABLE") && words[words.length - 1].equals("END")) {
                     for (int i = 1; i < words.length - 1; i++) {
                         int colon = words[i].indexOf(':');
@@ -49,9 +54,10 @@ class CrashTest {
                     }
                 }
             }
-            verify(pool, durable, context);
+            verify(pool, durable, admitted, context);
         }
         assertThat(durable).as("seed %d: no write was ever reported durable", seed).isNotEmpty();
+        assertThat(admitted).as("seed %d: no epoch was ever reported admitted", seed).isPositive();
     }
 
     private List<String> runAndKill(Path pool, long seed, long firstVersion, long runMillis, String context)
@@ -101,12 +107,14 @@ class CrashTest {
         }
     }
 
-    private static void verify(Path dir, Map<Long, Long> durable, String context) throws IOException {
+    private static void verify(Path dir, Map<Long, Long> durable, long admitted, String context)
+            throws IOException {
         try (Pool pool = Pool.open(dir, 0)) {
-            if (durable.isEmpty() && !pool.replicaIds().contains(CrashWriter.REPLICA)) {
+            if (durable.isEmpty() && admitted == 0 && !pool.replicaIds().contains(CrashWriter.REPLICA)) {
                 return; // killed before anything was durable
             }
             Replica replica = pool.replica(CrashWriter.REPLICA);
+            assertThat(replica.epoch()).as(context + ": epoch").isGreaterThanOrEqualTo(admitted);
             ByteBuffer block = ByteBuffer.allocate(4096);
             for (long b = 0; b < CrashWriter.BLOCKS; b++) {
                 replica.read(b * 4096, block.clear());

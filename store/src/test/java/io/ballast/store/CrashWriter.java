@@ -9,7 +9,8 @@ import java.util.Random;
 /**
  * The child process of {@link CrashTest}: writes self-describing blocks until it is killed.
  * After every flush or FUA write it prints one line "DURABLE block:version ... END" naming the
- * blocks whose latest version is now durable; the parent trusts only complete lines.
+ * blocks whose latest version is now durable, and after admitting a fencing epoch (a version
+ * number, so epochs only grow) "EPOCH epoch END"; the parent trusts only complete lines.
  * Arguments: pool directory, seed, first version number.
  */
 public final class CrashWriter {
@@ -43,10 +44,14 @@ public final class CrashWriter {
                 } else {
                     pending.put(b, v);
                 }
-            } else if (dice < 97) {
+            } else if (dice < 96) {
                 replica.flush();
                 report(pending);
                 pending.clear();
+            } else if (dice < 97) {
+                long epoch = version++;
+                replica.admitEpoch(epoch);
+                System.out.println("EPOCH " + epoch + " END");
             } else if (dice < 99 || replica.snapshots().isEmpty()) {
                 replica.snapshot("s" + version + "-" + snapshots++);
             } else {
