@@ -1,5 +1,7 @@
 package io.ballast.store;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.StampedLock;
 import org.roaringbitmap.IntIterator;
 import org.roaringbitmap.RoaringBitmap;
@@ -20,6 +22,8 @@ import org.roaringbitmap.RoaringBitmap;
  */
 final class BlockIndex {
     static final int OPTIMIZE_INTERVAL = 1 << 16;
+    /** Block numbers are unsigned 32-bit: [0, 2^32). */
+    private static final long BLOCK_NUMBERS = 1L << 32;
 
     private final RoaringBitmap blocks = new RoaringBitmap();
     private final StampedLock lock = new StampedLock();
@@ -29,6 +33,16 @@ final class BlockIndex {
         long stamp = lock.readLock();
         try {
             return blocks.contains((int) block);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /** Whether any block of [first, end) is present. */
+    boolean containsAny(long first, long end) {
+        long stamp = lock.readLock();
+        try {
+            return blocks.intersects(first, end);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -94,6 +108,38 @@ final class BlockIndex {
         } finally {
             lock.unlockRead(stamp);
         }
+    }
+
+    /**
+     * The byte ranges where at least one of the indexes holds a block, ascending, adjacent blocks
+     * merged. Each index is copied under its own lock, so a concurrent writer only decides whether
+     * its block shows; the runs are found a container at a time, not a block at a time.
+     */
+    static List<Extent> extentsOfUnion(List<BlockIndex> indexes) {
+        RoaringBitmap union = new RoaringBitmap();
+        for (BlockIndex index : indexes) {
+            long stamp = index.lock.readLock();
+            try {
+                union.or(index.blocks);
+            } finally {
+                index.lock.unlockRead(stamp);
+            }
+        }
+        List<Extent> extents = new ArrayList<>();
+        long next = 0;
+        while (next < BLOCK_NUMBERS) {
+            long first = union.nextValue((int) next); // both take and give block numbers unsigned
+            if (first < 0) {
+                break;
+            }
+            long end = union.nextAbsentValue((int) first);
+            if (end < 0) {
+                end = BLOCK_NUMBERS; // the run reaches the last block number
+            }
+            extents.add(new Extent(first << Layer.SHIFT, (end - first) << Layer.SHIFT));
+            next = end;
+        }
+        return extents;
     }
 
     /**

@@ -102,6 +102,11 @@ final class Layer {
         return index.contains(block);
     }
 
+    /** Whether the layer holds any block of [first, end). */
+    boolean holdsAny(long first, long end) {
+        return index.containsAny(first, end);
+    }
+
     /** Records a block just written; returns whether it is new to this layer. */
     boolean markPresent(long block) {
         if (index.add(block)) {

@@ -12,10 +12,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 
 /**
  * One volume's replica: block IO over its chain of layers, plus the snapshot operations, which
@@ -46,6 +49,10 @@ public final class Replica {
 
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BLOCK));
+    /** Most bytes {@link #checksums} reads at once. */
+    private static final int CHECKSUM_READ_BYTES = 1 << 20;
+    /** Checksums of all-zero regions by length, for power-of-two lengths only: 31 entries at most. */
+    private static final ConcurrentHashMap<Integer, Long> ZERO_CHECKSUMS = new ConcurrentHashMap<>();
     /** The manifest key of the admitted epoch; manifests written before fencing lack it and read as 0. */
     private static final String EPOCH = "epoch";
 
@@ -242,6 +249,84 @@ public final class Replica {
     /** Makes exactly the range read as zeroes, deallocating whole blocks where it can. */
     public void writeZeroes(long offset, long length, boolean fua) throws IOException {
         discard(offset, length, true, fua);
+    }
+
+    /**
+     * Checksums of the content over {@code [offset, offset + length)}, one per region of
+     * {@code regionBytes} (a power of two of at least 4 KiB; the last region may be shorter): of
+     * exactly what {@link #read} returns, holes as zeroes, whatever layers hold the blocks. A
+     * checksum is {@code (long) CRC32C << 32 | CRC32} of the region's bytes (both CRCs are hardware
+     * accelerated), a function of the content alone, so equal content gives equal checksums on
+     * every node. A region that no layer holds a block of is not read: its checksum is that of
+     * zeroes.
+     *
+     * <p>Concurrent writes may or may not show; each region is checksummed over one chain.
+     */
+    public long[] checksums(long offset, long length, int regionBytes) throws IOException {
+        if (regionBytes < BLOCK || Integer.bitCount(regionBytes) != 1) {
+            throw new IllegalArgumentException("region size must be a power of two of at least " + BLOCK
+                    + " bytes: " + regionBytes);
+        }
+        checkRange(offset, length);
+        long regions = (length + regionBytes - 1) / regionBytes;
+        if (regions > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(regions + " regions of " + regionBytes + " bytes are too many for"
+                    + " one answer; ask for less at a time");
+        }
+        long[] sums = new long[(int) regions];
+        long end = offset + length;
+        CRC32C crc32c = new CRC32C();
+        CRC32 crc32 = new CRC32();
+        ByteBuffer buffer = null; // allocated at the first region that holds data
+        Lock shared = structure.readLock();
+        for (int i = 0; i < sums.length; i++) {
+            long start = offset + (long) i * regionBytes;
+            int n = (int) Math.min(regionBytes, end - start);
+            shared.lock();
+            try {
+                ensureOpen();
+                if (!holdsAny(chain, start, start + n)) {
+                    sums[i] = zeroChecksum(n);
+                    continue;
+                }
+                if (buffer == null) {
+                    buffer = ByteBuffer.allocateDirect(Math.min(regionBytes, CHECKSUM_READ_BYTES));
+                }
+                crc32c.reset();
+                crc32.reset();
+                for (long position = start; position < start + n; ) {
+                    int chunk = (int) Math.min(buffer.capacity(), start + n - position);
+                    read(position, buffer.clear().limit(chunk));
+                    crc32c.update(buffer.flip());
+                    crc32.update(buffer.rewind());
+                    position += chunk;
+                }
+                sums[i] = checksum(crc32c, crc32);
+            } finally {
+                shared.unlock();
+            }
+        }
+        return sums;
+    }
+
+    /**
+     * The ranges where some layer of the chain holds a block, 4 KiB aligned, sorted, adjacent ones
+     * merged: what a full rebuild must copy. They come from the layers' in-memory indexes; blocks
+     * of zeroes that shadow a snapshot's data after a trim count as data.
+     */
+    public List<Extent> allocatedExtents() throws IOException {
+        Lock shared = structure.readLock();
+        shared.lock();
+        try {
+            ensureOpen();
+            List<BlockIndex> indexes = new ArrayList<>();
+            for (Layer layer : chain) {
+                indexes.add(layer.index);
+            }
+            return BlockIndex.extentsOfUnion(indexes);
+        } finally {
+            shared.unlock();
+        }
     }
 
     public void snapshot(String name) throws IOException {
@@ -489,6 +574,41 @@ public final class Replica {
         Reservation(long blocks) {
             left = blocks;
         }
+    }
+
+    /** Whether some layer holds a block of the byte range [start, end). */
+    private static boolean holdsAny(Layer[] layers, long start, long end) {
+        long first = start >>> SHIFT;
+        long endBlock = (end + OFFSET_MASK) >>> SHIFT;
+        for (Layer layer : layers) {
+            if (layer.holdsAny(first, endBlock)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long zeroChecksum(int length) {
+        return Integer.bitCount(length) == 1
+                ? ZERO_CHECKSUMS.computeIfAbsent(length, Replica::checksumOfZeroes)
+                : checksumOfZeroes(length);
+    }
+
+    private static long checksumOfZeroes(int length) {
+        CRC32C crc32c = new CRC32C();
+        CRC32 crc32 = new CRC32();
+        ByteBuffer zeros = Layer.zeros();
+        for (int left = length; left > 0; ) {
+            int n = Math.min(left, zeros.capacity());
+            crc32c.update(zeros.slice(0, n));
+            crc32.update(zeros.slice(0, n));
+            left -= n;
+        }
+        return checksum(crc32c, crc32);
+    }
+
+    private static long checksum(CRC32C crc32c, CRC32 crc32) {
+        return crc32c.getValue() << 32 | crc32.getValue();
     }
 
     private static Layer topmost(Layer[] layers, int from, long block) {

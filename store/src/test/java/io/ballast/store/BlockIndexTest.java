@@ -2,6 +2,7 @@ package io.ballast.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BlockIndexTest {
@@ -43,5 +44,34 @@ class BlockIndexTest {
         assertThat(index.remove(7)).isFalse();
         assertThat(index.addRange(0, 10)).isEqualTo(10);
         assertThat(index.cardinality()).isEqualTo(11);
+    }
+
+    /** Block numbers are unsigned: runs past 2^31, and one that reaches the last number, are kept whole. */
+    @Test
+    void theUnionsExtentsSpanTheWholeUnsignedRange() {
+        long top = (1L << 32) - 1;
+        BlockIndex lower = new BlockIndex();
+        lower.addRange(0, 2);
+        lower.addRange((1L << 31) - 1, (1L << 31) + 1);
+        lower.add(top - 2);
+        BlockIndex upper = new BlockIndex();
+        upper.add(2);
+        upper.add(5);
+        upper.addRange(top - 1, top + 1);
+        assertThat(BlockIndex.extentsOfUnion(List.of(upper, lower))).containsExactly(
+                blocks(0, 3), blocks(5, 1), blocks((1L << 31) - 1, 2), blocks(top - 2, 3));
+        assertThat(BlockIndex.extentsOfUnion(List.of(new BlockIndex()))).isEmpty();
+        assertThat(index(top).containsAny(top, top + 1)).isTrue();
+        assertThat(index(top).containsAny(0, top)).isFalse();
+    }
+
+    private static BlockIndex index(long block) {
+        BlockIndex index = new BlockIndex();
+        index.add(block);
+        return index;
+    }
+
+    private static Extent blocks(long first, long count) {
+        return new Extent(first * 4096, count * 4096);
     }
 }
