@@ -1,0 +1,121 @@
+package io.ballast.replication;
+
+import io.ballast.store.Extent;
+import io.ballast.store.Replica;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A replica in this process, opened for one epoch: what a coordinator uses for the replica on its
+ * own node, and what the peer port serves a remote coordinator through.
+ *
+ * <p>Every request runs in the calling thread, {@link Replica#fenced fenced} by the channel's
+ * epoch: once a newer epoch is admitted it fails with {@code StaleEpochException}, and none that
+ * passed the fence is still running when the admission returns. A mutation is applied before its
+ * already completed future is returned, so the order the caller issues mutations in, under its own
+ * lock, is the order the replica applies them in.
+ */
+public final class LocalReplicaChannel implements ReplicaChannel {
+    private final String node;
+    private final Replica replica;
+    private final long epoch;
+    private volatile boolean closed;
+
+    private LocalReplicaChannel(String node, Replica replica, long epoch) {
+        this.node = node;
+        this.replica = replica;
+        this.epoch = epoch;
+    }
+
+    /**
+     * Admits {@code epoch} on the replica (durably), which fences every channel of an older one.
+     *
+     * @throws io.ballast.store.StaleEpochException if the replica already admitted a newer epoch
+     */
+    public static LocalReplicaChannel open(String node, Replica replica, long epoch) throws IOException {
+        replica.admitEpoch(epoch);
+        return new LocalReplicaChannel(node, replica, epoch);
+    }
+
+    @Override
+    public String node() {
+        return node;
+    }
+
+    @Override
+    public long epoch() {
+        return epoch;
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuffer data, boolean fua) {
+        return run(() -> replica.write(offset, data, fua));
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean fua) {
+        return run(() -> replica.writeZeroes(offset, length, fua));
+    }
+
+    @Override
+    public CompletableFuture<Void> trim(long offset, long length) {
+        return run(() -> replica.trim(offset, length));
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        return run(replica::flush);
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+        return run(() -> replica.read(offset, dst));
+    }
+
+    @Override
+    public CompletableFuture<long[]> checksums(long offset, long length, int regionBytes) {
+        return call(() -> replica.checksums(offset, length, regionBytes));
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> allocatedExtents() {
+        return call(replica::allocatedExtents);
+    }
+
+    /** The replica stays open: it belongs to its pool, and other channels may use it. */
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    @Override
+    public String toString() {
+        return "LocalReplicaChannel[" + replica.id() + " on " + node + ", epoch " + epoch + "]";
+    }
+
+    private CompletableFuture<Void> run(Action action) {
+        return call(() -> {
+            action.run();
+            return null;
+        });
+    }
+
+    private <T> CompletableFuture<T> call(Replica.Io<T> io) {
+        try {
+            if (closed) {
+                throw new TargetClosedException("the channel to replica " + replica.id() + " on node " + node
+                        + " (epoch " + epoch + ") is closed");
+            }
+            return CompletableFuture.completedFuture(replica.fenced(epoch, io));
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Action {
+        void run() throws IOException;
+    }
+}
