@@ -140,8 +140,8 @@ public final class Replica {
      * {@link StaleEpochException} if a newer epoch was admitted, and no newer one can be admitted
      * while io runs. Checking {@link #epoch()} first and doing the IO after would let a request
      * that passed the check land after the next coordinator had taken over and reconciled the
-     * replicas. {@code io} must not change the replica's structure (snapshot, restore, grow),
-     * which needs the exclusive lock this holds the shared side of.
+     * replicas. {@code io} must not snapshot, restore, delete a snapshot or admit an epoch: those
+     * take the exclusive lock this holds the shared side of.
      */
     public <T> T fenced(long epoch, Io<T> io) throws IOException {
         Lock shared = structure.readLock();
