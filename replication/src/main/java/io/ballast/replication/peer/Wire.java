@@ -19,10 +19,38 @@ import java.nio.charset.StandardCharsets;
  * </pre>
  *
  * A reply carries the request id of its request, so requests on one connection run
- * concurrently and are answered in any order. Control messages (kinds 1 and 2) carry JSON;
- * the replication data stream adds binary kinds on the same framing. The preamble makes a
- * stray client (a port scanner, an HTTP probe) fail on its first bytes instead of being read
- * as the length of a huge frame, and lets a later version refuse an older peer.
+ * concurrently and are answered in any order. The preamble makes a stray client (a port
+ * scanner, an HTTP probe) fail on its first bytes instead of being read as the length of a
+ * huge frame, and lets a later version refuse an older peer.
+ *
+ * <p>The first frame decides what a connection is. A control connection carries JSON
+ * {@link ControlRequest}s and {@link ControlReply}s (kinds 1 and 2). A data connection starts
+ * with OPEN and is then the ordered stream of one replica session, in binary:
+ *
+ * <pre>
+ * kind              payload                                          reply
+ *  3 OPEN           JSON OpenRequest                                 OK
+ *  4 WRITE          u64 offset, u8 flags, data                       OK
+ *  5 WRITE_ZEROES   u64 offset, u64 length, u8 flags                 OK
+ *  6 TRIM           u64 offset, u64 length                           OK
+ *  7 FLUSH          -                                                OK
+ *  8 READ           u64 offset, u32 length                           DATA: the bytes
+ *  9 CHECKSUMS      u64 offset, u64 length, u32 region bytes         DATA: u32 count, u64[count]
+ * 10 EXTENTS        -                                                DATA: u32 count, (u64 offset, u64 length)[count]
+ *
+ * 11 OK             -
+ * 12 DATA           as above
+ * 13 ERROR          u8 code length, code (ASCII, a {@link RemoteErrors} code), message (UTF-8, the rest)
+ *
+ * flags: bit 0 = FUA (the data is durable when the reply is sent)
+ * any request may be answered ERROR instead; a refused OPEN is followed by the close
+ * </pre>
+ *
+ * The server applies a session's requests in the order they arrive; replies may come in
+ * any order. Every request gets exactly one reply, or the connection closes. OPEN is the only
+ * JSON on a data connection, once per session: the per-request path has fixed binary
+ * headers, and a write's data follows its header directly, so it is copied once into the
+ * frame on the client and handed to the store from the receive buffer on the server.
  */
 final class Wire {
     static final byte[] MAGIC = "BALLASTP".getBytes(StandardCharsets.US_ASCII);
@@ -32,17 +60,38 @@ final class Wire {
     /** After the length field: the kind and the request id. */
     static final int HEADER_BYTES = Byte.BYTES + Long.BYTES;
 
+    /** The most data one WRITE carries or one READ asks for: NBD's largest request. */
+    static final int MAX_DATA_BYTES = 32 * 1024 * 1024;
+
     /**
-     * The largest frame, length field excluded. Control messages are a few hundred bytes;
-     * the bound is sized for the data stream to come: a 32 MiB write (NBD's largest) plus its
-     * header. A length above it is garbage and closes the connection.
+     * The largest frame, length field excluded: a write of {@link #MAX_DATA_BYTES} plus its
+     * header, with room to spare. A length above it is garbage and closes the connection.
      */
-    static final int MAX_FRAME_BYTES = 32 * 1024 * 1024 + 64 * 1024;
+    static final int MAX_FRAME_BYTES = MAX_DATA_BYTES + 64 * 1024;
 
     /** JSON {@link ControlRequest}, client to server. */
     static final byte CONTROL_REQUEST = 1;
     /** JSON {@link ControlReply}, server to client, with the request's id. */
     static final byte CONTROL_REPLY = 2;
+
+    static final byte OPEN = 3;
+    static final byte WRITE = 4;
+    static final byte WRITE_ZEROES = 5;
+    static final byte TRIM = 6;
+    static final byte FLUSH = 7;
+    static final byte READ = 8;
+    static final byte CHECKSUMS = 9;
+    static final byte EXTENTS = 10;
+    static final byte OK = 11;
+    static final byte DATA = 12;
+    static final byte ERROR = 13;
+
+    /** The flag bit of WRITE and WRITE_ZEROES that asks for the data to be durable before the reply. */
+    static final int FUA = 1;
+
+    /** The most checksums or extents whose reply fits a frame. */
+    static final int MAX_CHECKSUMS = (MAX_DATA_BYTES - Integer.BYTES) / Long.BYTES;
+    static final int MAX_EXTENTS = (MAX_DATA_BYTES - Integer.BYTES) / (2 * Long.BYTES);
 
     /**
      * Unknown properties are ignored so that an older node accepts messages of a newer one
@@ -61,8 +110,29 @@ final class Wire {
     }
 
     static ByteBuf frame(ByteBufAllocator alloc, byte kind, long requestId, byte[] payload) {
-        ByteBuf frame = alloc.buffer(Integer.BYTES + HEADER_BYTES + payload.length);
-        return frame.writeInt(HEADER_BYTES + payload.length).writeByte(kind).writeLong(requestId).writeBytes(payload);
+        return frame(alloc, kind, requestId, payload.length).writeBytes(payload);
+    }
+
+    /** A buffer that holds exactly a frame of {@code payloadBytes}, its header written; the caller writes the payload. */
+    static ByteBuf frame(ByteBufAllocator alloc, byte kind, long requestId, int payloadBytes) {
+        ByteBuf frame = alloc.buffer(Integer.BYTES + HEADER_BYTES + payloadBytes);
+        return frame.writeInt(HEADER_BYTES + payloadBytes).writeByte(kind).writeLong(requestId);
+    }
+
+    static ByteBuf error(ByteBufAllocator alloc, long requestId, String code, String message) {
+        byte[] codeBytes = code.getBytes(StandardCharsets.US_ASCII);
+        byte[] messageBytes = message.getBytes(StandardCharsets.UTF_8);
+        return frame(alloc, ERROR, requestId, 1 + codeBytes.length + messageBytes.length)
+                .writeByte(codeBytes.length).writeBytes(codeBytes).writeBytes(messageBytes);
+    }
+
+    /** The error code of an ERROR payload; leaves the message readable. */
+    static String errorCode(ByteBuf payload) throws PeerProtocolException {
+        int length = payload.isReadable() ? payload.readUnsignedByte() : -1;
+        if (length < 0 || payload.readableBytes() < length) {
+            throw new PeerProtocolException("an ERROR reply too short for its code");
+        }
+        return payload.readCharSequence(length, StandardCharsets.US_ASCII).toString();
     }
 
     /** Splits the stream into frames without their length field; fails at once on an over-long one. */
