@@ -2,6 +2,7 @@ package io.ballast.replication.peer;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
@@ -13,6 +14,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.Closeable;
 import java.io.IOException;
@@ -27,9 +29,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The daemon's client of other nodes' peer ports: one connection per remote address, opened
- * at the first call and again at the first call after it was lost. Calls from any number of
- * threads share the connection and are matched to their replies by request id.
+ * The daemon's client of other nodes' peer ports. Control calls share one connection per
+ * remote address, opened at the first call and again at the first call after it was lost;
+ * calls from any number of threads share it and are matched to their replies by request id.
+ * Each replica data channel ({@link #openChannel}) has a connection of its own.
  *
  * <p>Every call is bounded by the timeout, connecting included. A peer that cannot be
  * reached, loses the connection during the call, or does not answer in time gives a
@@ -105,6 +108,76 @@ public final class PeerClient implements Closeable {
         }
     }
 
+    /**
+     * Opens a data session with replica {@code replicaId} in pool {@code poolId} of {@code node}
+     * at {@code address}: the node admits {@code epoch} on the replica, durably, which fences
+     * every session of an older epoch, and from then on applies the channel's requests in the
+     * order they were sent. Blocks until the node opened the replica, at most the timeout.
+     *
+     * <p>The channel has a connection of its own rather than sharing the control connection: its
+     * requests are one ordered stream, a 32 MiB write on it delays neither a control call nor
+     * another replica's stream, and losing it kills this channel alone.
+     *
+     * @param clusterId the caller's cluster id; the node refuses a session from another cluster
+     * @throws io.ballast.store.StaleEpochException the replica already admitted a newer epoch
+     * @throws io.ballast.store.NoSuchReplicaException the node's pool has no such replica
+     * @throws PeerUnavailableException the node cannot be reached or did not answer in time
+     */
+    public RemoteReplicaChannel openChannel(InetSocketAddress address, String node, String clusterId, String poolId,
+                                            String replicaId, long epoch) throws IOException {
+        byte[] open = Wire.JSON.writeValueAsBytes(new OpenRequest(clusterId, poolId, replicaId, epoch));
+        if (closed) {
+            throw new IOException("the peer client is closed");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        DataConnection connection = new DataConnection(node, address, timeout);
+        ChannelFuture connecting;
+        try {
+            connecting = bootstrap.clone()
+                    .handler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel channel) {
+                            // Requests pipelined from callers' threads leave in one syscall per burst
+                            // instead of one per request.
+                            channel.pipeline().addLast(Wire.frameDecoder(), new FlushConsolidationHandler(
+                                    FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true), connection);
+                        }
+                    })
+                    .connect(address);
+        } catch (IllegalStateException e) { // the event loop group is shutting down: close() raced this call
+            throw new IOException("the peer client is closed", e);
+        }
+        try {
+            if (!connecting.await(remaining(deadline), TimeUnit.NANOSECONDS)) {
+                connecting.channel().close();
+                throw new PeerUnavailableException(node, address, "is unreachable: no connection within " + seconds());
+            }
+            if (!connecting.isSuccess()) {
+                throw new PeerUnavailableException(node, address, "is unreachable: " + reason(connecting.cause()));
+            }
+            Channel channel = connecting.channel();
+            // Both from this thread, so the preamble leaves before the OPEN.
+            channel.write(Wire.preamble(channel.alloc()));
+            connection.send(Wire.OPEN, open.length, frame -> frame.writeBytes(open), DataConnection.NOTHING)
+                    .get(remaining(deadline), TimeUnit.NANOSECONDS);
+            return new RemoteReplicaChannel(node, replicaId, epoch, connection);
+        } catch (ExecutionException e) {
+            connection.close();
+            // What the node answered: the store's exception types, as RemoteErrors carries them.
+            if (e.getCause() instanceof IllegalArgumentException invalid) {
+                throw invalid;
+            }
+            throw e.getCause() instanceof IOException refused ? refused
+                    : new IOException("node " + node + ": cannot open replica " + replicaId, e.getCause());
+        } catch (TimeoutException e) {
+            connection.close();
+            throw new PeerUnavailableException(node, address, "did not answer within " + seconds());
+        } catch (InterruptedException e) {
+            connecting.channel().close();
+            throw interrupted(node);
+        }
+    }
+
     /** Closes every connection: calls still waiting fail at once. */
     @Override
     public void close() {
@@ -137,7 +210,7 @@ public final class PeerClient implements Closeable {
                 })
                 .connect(address)
                 .addListener(connected -> {
-                    Channel channel = ((io.netty.channel.ChannelFuture) connected).channel();
+                    Channel channel = ((ChannelFuture) connected).channel();
                     if (connected.isSuccess()) {
                         // Written here on the event loop, so it precedes every request.
                         channel.writeAndFlush(Wire.preamble(channel.alloc()));
@@ -174,6 +247,11 @@ public final class PeerClient implements Closeable {
     }
 
     private String seconds() {
+        return describe(timeout);
+    }
+
+    /** "10 s", or "300 ms" where whole seconds do not fit. */
+    static String describe(Duration timeout) {
         return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms";
     }
 
