@@ -155,7 +155,8 @@ public final class Daemon implements AutoCloseable {
         // Only after reconcile: it deletes replicas the metadata does not name, and another node creates a
         // new volume's replica before it commits the volume, so one arriving during reconcile would be lost.
         PeerServer peer = PeerServer.start(new InetSocketAddress(config.address(), config.peerPort()),
-                () -> meta.localState().clusterId(), new PoolReplicaControl(config.name(), pools));
+                () -> meta.localState().clusterId(), new PoolReplicaControl(config.name(), pools),
+                new io.ballast.replication.PoolReplicaChannels(config.name(), pools));
         resources.add(peer);
 
         BlockFileMount fuse = null;

@@ -1,8 +1,10 @@
 package io.ballast.replication.peer;
 
+import io.ballast.replication.ReplicaChannels;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -16,6 +18,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.Closeable;
@@ -30,9 +33,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The peer port's server: other nodes of the cluster call this node's {@link ReplicaControl}
- * through it. Requests run on virtual threads (store operations fsync; the event loop must
- * not wait for them), at most {@value ServerConnection#MAX_IN_FLIGHT} at a time per
- * connection. See {@link Wire} for the protocol.
+ * through it, and stream replication data to the replicas in its pools. Requests run on
+ * virtual threads (store operations fsync; the event loop must not wait for them): control
+ * requests at most {@value ServerConnection#MAX_IN_FLIGHT} at a time per connection, the
+ * requests of a replica data session one at a time, in order (see {@link DataSession}). See
+ * {@link Wire} for the protocol.
  */
 public final class PeerServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(PeerServer.class);
@@ -51,13 +56,14 @@ public final class PeerServer implements Closeable {
     }
 
     /**
-     * Listens on {@code bind} and serves {@code control}; returns once the socket is listening.
+     * Listens on {@code bind} and serves {@code control} and data sessions of the replicas that
+     * {@code channels} opens; returns once the socket is listening.
      *
-     * @param clusterId this node's cluster id, asked at each request (a node that joins
-     *                  another cluster changes it); requests from any other cluster are refused
+     * @param clusterId this node's cluster id, asked at each request and session (a node that
+     *                  joins another cluster changes it); any other cluster is refused
      */
-    public static PeerServer start(InetSocketAddress bind, Supplier<String> clusterId, ReplicaControl control)
-            throws IOException {
+    public static PeerServer start(InetSocketAddress bind, Supplier<String> clusterId, ReplicaControl control,
+                                   ReplicaChannels channels) throws IOException {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -77,6 +83,7 @@ public final class PeerServer implements Closeable {
                     protected void initChannel(Channel channel) {
                         connections.add(channel);
                         channel.pipeline().addLast(new PreambleCheck(), Wire.frameDecoder(),
+                                new ConnectionRouter(clusterId, channels, executor),
                                 new ServerConnection(dispatcher, executor));
                     }
                 })
@@ -90,6 +97,23 @@ public final class PeerServer implements Closeable {
         }
         log.info("peer port listening on {} ({} transport)", bound.channel().localAddress(), epoll ? "epoll" : "nio");
         return new PeerServer(group, bound.channel(), connections, executor);
+    }
+
+    /**
+     * Closes a connection after its first failure, with one log line: a peer that breaks the
+     * protocol is closed, whatever it sends next; the server goes on serving everyone else.
+     */
+    static void closeAfter(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable problem = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (problem instanceof PeerProtocolException || cause instanceof DecoderException) {
+            log.warn("peer port: closing the connection from {}: {}", ctx.channel().remoteAddress(), problem.getMessage());
+        } else if (cause instanceof IOException) {
+            log.debug("peer port: connection from {} failed", ctx.channel().remoteAddress(), cause);
+        } else {
+            log.warn("peer port: closing the connection from {} after an unexpected error",
+                    ctx.channel().remoteAddress(), cause);
+        }
+        ctx.close();
     }
 
     /** The port the server listens on; useful after binding port 0. */

@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.DecoderException;
-import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -13,7 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection on the server. Requests run off the event loop, since store operations
+ * One control connection on the server. Requests run off the event loop, since store operations
  * fsync, and are answered as they finish. A connection runs at most {@link #MAX_IN_FLIGHT}
  * requests at once and stops reading while it has that many, so a flooding peer is throttled
  * instead of queueing without bound (requests decoded from bytes already read wait their
@@ -95,19 +93,9 @@ final class ServerConnection extends SimpleChannelInboundHandler<ByteBuf> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (failed) {
-            return;
+        if (!failed) {
+            failed = true;
+            PeerServer.closeAfter(ctx, cause);
         }
-        failed = true;
-        Throwable problem = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (problem instanceof PeerProtocolException || cause instanceof DecoderException) {
-            log.warn("peer port: closing the connection from {}: {}", ctx.channel().remoteAddress(), problem.getMessage());
-        } else if (cause instanceof IOException) {
-            log.debug("peer port: connection from {} failed", ctx.channel().remoteAddress(), cause);
-        } else {
-            log.warn("peer port: closing the connection from {} after an unexpected error",
-                    ctx.channel().remoteAddress(), cause);
-        }
-        ctx.close();
     }
 }

@@ -3,6 +3,7 @@ package io.ballast.replication.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ballast.replication.PoolReplicaChannels;
 import io.ballast.store.NoSuchReplicaException;
 import io.ballast.store.NoSuchSnapshotException;
 import io.ballast.store.OutOfRangeException;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -58,7 +60,7 @@ class PeerPortTest {
     void start() throws IOException {
         pool = Pool.open(dir.resolve("pool"), 64 * BLOCK);
         control = new PoolControl(pool);
-        server = PeerServer.start(new InetSocketAddress("127.0.0.1", 0), () -> CLUSTER, control);
+        server = PeerServer.start(new InetSocketAddress("127.0.0.1", 0), () -> CLUSTER, control, channels());
         client = new PeerClient();
         remote = remote(CLUSTER);
     }
@@ -229,7 +231,7 @@ class PeerPortTest {
         int port = server.port();
         server.close();
         assertThatThrownBy(() -> remote.stat(pool.id(), "vol")).isInstanceOf(PeerUnavailableException.class);
-        server = PeerServer.start(new InetSocketAddress("127.0.0.1", port), () -> CLUSTER, control);
+        server = PeerServer.start(new InetSocketAddress("127.0.0.1", port), () -> CLUSTER, control, channels());
         assertThat(remote.stat(pool.id(), "vol").sizeBytes()).isEqualTo(16 * BLOCK);
     }
 
@@ -332,6 +334,10 @@ class PeerPortTest {
     }
 
     // ---- helpers ----
+
+    private PoolReplicaChannels channels() {
+        return new PoolReplicaChannels(NODE, Map.of(pool.id(), pool));
+    }
 
     private ReplicaControl remote(String clusterId) {
         return new RemoteReplicaControl(client, NODE, address(), clusterId);

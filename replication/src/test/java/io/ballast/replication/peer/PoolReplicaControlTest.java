@@ -3,6 +3,7 @@ package io.ballast.replication.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ballast.replication.PoolReplicaChannels;
 import io.ballast.store.NoSuchReplicaException;
 import io.ballast.store.NoSuchSnapshotException;
 import io.ballast.store.Pool;
@@ -52,7 +53,8 @@ class PoolReplicaControlTest {
 
     @Test
     void theSameThroughThePeerPort() throws IOException {
-        try (PeerServer server = PeerServer.start(new InetSocketAddress("127.0.0.1", 0), () -> "c1", local);
+        try (PeerServer server = PeerServer.start(new InetSocketAddress("127.0.0.1", 0), () -> "c1", local,
+                new PoolReplicaChannels("node1", Map.of(pool.id(), pool)));
              PeerClient client = new PeerClient()) {
             ReplicaControl remote = new RemoteReplicaControl(client, "node1",
                     new InetSocketAddress("127.0.0.1", server.port()), "c1");
