@@ -1,48 +1,107 @@
 package io.ballast.replication;
 
+import io.ballast.store.Extent;
 import io.ballast.store.PoolFullException;
-import io.ballast.store.Replica;
+import io.ballast.store.StaleEpochException;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BooleanSupplier;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The single coordinator of one attached volume: every frontend request for the volume passes
- * through here. It carries the epoch of the attachment it serves (replicas will check it once
- * replication lands) and, once {@link #close closed} on detach, refuses IO: a closed target
- * never acknowledges another write.
+ * The single coordinator of one attached volume: every frontend request for the volume passes through
+ * here, and every write goes to all the volume's in-sync replicas (and to those resyncing) before it is
+ * acknowledged.
  *
- * <p>On one host the volume has one replica, the local one, so a request is applied to it
- * directly. Replicated IO (ordered streams to remote replicas, the in-sync set) plugs in here
- * without changing the frontends.
+ * <p>The rules it keeps (ARCHITECTURE.md, "Invariants"):
+ * <ul>
+ *   <li><b>One writer.</b> It serves one attachment epoch; each replica admitted that epoch when its
+ *       channel was opened and refuses it once a newer one was admitted. The first
+ *       {@link StaleEpochException} from any replica closes this target for good. It also refuses IO while
+ *       its node's lease is not valid ({@code leaseValid}), so a paused or cut-off coordinator stops by
+ *       itself.</li>
+ *   <li><b>The in-sync set changes only by consensus.</b> When a replica fails a request, the target commits
+ *       its removal ({@link ReplicaStates}) before it acknowledges that request or any other that depends on
+ *       the replica; if the commit fails, the request fails. It never carries on with a silently smaller
+ *       set.</li>
+ *   <li><b>Same order everywhere.</b> Mutations are issued to every replica under one lock, in one order,
+ *       on ordered channels.</li>
+ *   <li><b>Catch up, don't start over.</b> While a replica is out of the set, the regions written meanwhile
+ *       are recorded; {@link #resync} compares and copies only those (or, when they are not known, the
+ *       regions that hold data), with new writes mirrored to it, and commits it back in sync at the end.</li>
+ * </ul>
+ *
+ * <p>Locks, never taken against this order: {@link #gate} (shared by requests, exclusive for close and
+ * quiesce), region locks (shared by writes, exclusive by the copier), {@link #changes} (one membership
+ * commit at a time), and the {@link #order} monitor (issuing mutations; member states and dirty maps).
  */
 public final class VolumeTarget implements BlockTarget, Closeable {
+    /** The unit of dirty tracking, resync, reconcile and verify. */
+    public static final int REGION_BYTES = 64 * 1024;
+    /** Regions compared and copied under one exclusive lock: small enough to keep writers' waits short. */
+    private static final int BATCH_REGIONS = 64;
     private static final long CLOSE_DRAIN_SECONDS = 30;
+    /** Longer than any channel's own timeout: a channel fails a request itself; this only guards against bugs. */
+    private static final long REQUEST_TIMEOUT_SECONDS = 120;
+    private static final long FULL_REPORT_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private static final Logger log = LoggerFactory.getLogger(VolumeTarget.class);
 
     private final String volume;
     private final long epoch;
-    private final Replica replica;
+    private volatile long sizeBytes;
+    private final String localNode;
+    private final ReplicaStates states;
+    private final BooleanSupplier leaseValid;
     private final IoObserver observer;
-    // Requests hold the read side while they run; close() takes the write side, so it waits for
-    // in-flight requests to finish and no request can start after it.
-    private static final Logger log = LoggerFactory.getLogger(VolumeTarget.class);
-    private static final long FULL_REPORT_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
-    private volatile long lastFullReport;
+    private final ReentrantLock changes = new ReentrantLock();
+    private final RegionLocks regions = new RegionLocks();
+    private final Object order = new Object();
+    /** Guarded by {@link #order}. */
+    private final List<Member> members = new ArrayList<>();
+
     private volatile boolean closed;
+    private volatile String fencedBy;
+    private volatile long lastFullReport;
     /** Whether the flush that ends a close succeeded; guarded by the gate's write lock. */
     private boolean drained;
 
-    public VolumeTarget(String volume, long epoch, Replica replica, IoObserver observer) {
+    /**
+     * @param inSync     channels to the in-sync replicas, opened with {@code epoch}; at least one
+     * @param localNode  this node's name: its replica, if in sync, serves the reads
+     * @param leaseValid whether this node's lease is valid now; IO is refused while it is not
+     */
+    public VolumeTarget(String volume, long epoch, long sizeBytes, List<ReplicaChannel> inSync, String localNode,
+                        ReplicaStates states, BooleanSupplier leaseValid, IoObserver observer) {
+        if (inSync.isEmpty()) {
+            throw new IllegalArgumentException("volume " + volume + ": a coordinator needs an in-sync replica");
+        }
         this.volume = volume;
         this.epoch = epoch;
-        this.replica = replica;
+        this.sizeBytes = sizeBytes;
+        this.localNode = localNode;
+        this.states = states;
+        this.leaseValid = leaseValid;
         this.observer = observer;
+        for (ReplicaChannel channel : inSync) {
+            members.add(new Member(channel.node(), channel, ReplicaState.IN_SYNC, null));
+        }
     }
 
     public String volume() {
@@ -59,64 +118,579 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     @Override
     public long sizeBytes() {
-        return replica.sizeBytes();
+        return sizeBytes;
     }
+
+    /**
+     * Serves the volume at its new, larger size, once every replica has grown (a replica that has not
+     * fails writes past its end, and leaves the in-sync set like any failed replica).
+     */
+    public void grow(long newSizeBytes) {
+        if (newSizeBytes > sizeBytes) {
+            sizeBytes = newSizeBytes;
+        }
+    }
+
+    /** The nodes of the replicas in each state, as this coordinator sees them now. */
+    public Map<String, ReplicaState> replicaStates() {
+        Map<String, ReplicaState> view = new LinkedHashMap<>();
+        synchronized (order) {
+            members.forEach(m -> view.put(m.node, m.state));
+        }
+        return view;
+    }
+
+    /** The resyncs under way. */
+    public List<ResyncProgress> progress() {
+        List<ResyncProgress> list = new ArrayList<>();
+        synchronized (order) {
+            for (Member m : members) {
+                if (m.state == ReplicaState.RESYNCING && m.progress != null) {
+                    list.add(m.progress.snapshot(m.node));
+                }
+            }
+        }
+        return list;
+    }
+
+    // ---- requests ------------------------------------------------------------------------
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        run(IoObserver.Op.READ, dst.remaining(), () -> replica.read(offset, dst));
+        run(IoObserver.Op.READ, dst.remaining(), () -> {
+            for (;;) {
+                Member source = readSource();
+                ByteBuffer into = dst.duplicate();
+                try {
+                    await(source.channel.read(offset, into));
+                    dst.position(dst.limit());
+                    return;
+                } catch (IOException e) {
+                    if (isRequestError(e)) {
+                        throw e;
+                    }
+                    // A failed replica leaves the set (committed) before the read is tried on another one.
+                    failed(source, e, -1, -1);
+                }
+            }
+        });
     }
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-        run(IoObserver.Op.WRITE, src.remaining(), () -> replica.write(offset, src, fua));
-    }
-
-    @Override
-    public void flush() throws IOException {
-        run(IoObserver.Op.FLUSH, 0, replica::flush);
-    }
-
-    @Override
-    public void trim(long offset, long length) throws IOException {
-        run(IoObserver.Op.TRIM, length, () -> replica.trim(offset, length));
+        int length = src.remaining();
+        mutate(IoObserver.Op.WRITE, offset, length, c -> c.write(offset, src.duplicate(), fua));
     }
 
     @Override
     public void writeZeroes(long offset, long length, boolean fua) throws IOException {
-        run(IoObserver.Op.WRITE_ZEROES, length, () -> replica.writeZeroes(offset, length, fua));
+        mutate(IoObserver.Op.WRITE_ZEROES, offset, length, c -> c.writeZeroes(offset, length, fua));
+    }
+
+    @Override
+    public void trim(long offset, long length) throws IOException {
+        mutate(IoObserver.Op.TRIM, offset, length, c -> c.trim(offset, length));
+    }
+
+    @Override
+    public void flush() throws IOException {
+        run(IoObserver.Op.FLUSH, 0, () -> {
+            List<Member> targets;
+            List<CompletableFuture<Void>> futures = new ArrayList<>();
+            synchronized (order) {
+                targets = active();
+                targets.forEach(m -> futures.add(m.channel.flush()));
+            }
+            settle(targets, futures, -1, -1);
+        });
+    }
+
+    private void mutate(IoObserver.Op op, long offset, long length, Mutation mutation) throws IOException {
+        run(op, length, () -> {
+            if (length == 0) {
+                return;
+            }
+            if (offset < 0 || length < 0 || offset > sizeBytes - length) {
+                // Checked here too: a bad range must not be recorded as dirty nor fail a replica.
+                throw new io.ballast.store.OutOfRangeException("volume " + volume + ": range [" + offset + ", "
+                        + (offset + length) + ") is outside its " + sizeBytes + " bytes");
+            }
+            long first = offset / REGION_BYTES;
+            long last = (offset + length - 1) / REGION_BYTES;
+            regions.lockShared(first, last);
+            try {
+                List<Member> targets;
+                List<CompletableFuture<Void>> futures = new ArrayList<>();
+                synchronized (order) {
+                    targets = active();
+                    for (Member m : targets) {
+                        futures.add(mutation.issue(m.channel));
+                    }
+                    for (Member m : members) {
+                        if (m.state == ReplicaState.STALE && m.dirty != null) {
+                            m.dirty.addRange(first, last + 1);
+                        }
+                    }
+                }
+                settle(targets, futures, first, last);
+            } finally {
+                regions.unlockShared(first, last);
+            }
+        });
     }
 
     /**
-     * Stops accepting requests, waits for the ones in flight, and flushes, so that a detach
-     * leaves every acknowledged write durable. If the flush fails the target stays closed to IO
-     * and a later close tries the flush again; once one succeeded, close does nothing.
+     * Waits for one request on every target. A failed in-sync replica leaves the set (committed) before
+     * this returns; the request succeeds if it succeeded on every replica still in the set afterwards.
      */
-    @Override
-    public void close() throws IOException {
-        try {
-            if (!gate.writeLock().tryLock(CLOSE_DRAIN_SECONDS, TimeUnit.SECONDS)) {
-                throw new IOException("volume " + volume + ": requests still in flight after "
-                        + CLOSE_DRAIN_SECONDS + " s; not detached");
+    private void settle(List<Member> targets, List<CompletableFuture<Void>> futures, long first, long last)
+            throws IOException {
+        IOException requestError = null;
+        for (int i = 0; i < targets.size(); i++) {
+            try {
+                await(futures.get(i));
+            } catch (IOException e) {
+                if (isRequestError(e)) {
+                    // The request itself is wrong (out of range) or cannot be met (a full pool): the same on
+                    // every replica, so it is the caller's error, not a replica's failure.
+                    requestError = e;
+                    continue;
+                }
+                failed(targets.get(i), e, first, last);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while detaching volume " + volume, e);
+        }
+        if (requestError != null) {
+            throw requestError;
+        }
+    }
+
+    private static boolean isRequestError(IOException e) {
+        return e instanceof io.ballast.store.OutOfRangeException || e instanceof PoolFullException;
+    }
+
+    /**
+     * Handles a replica's failure: a stale epoch fences this target; an in-sync replica leaves the in-sync
+     * set by a committed change, and from then on the regions written are recorded for its resync.
+     *
+     * @throws IOException if the request cannot be acknowledged: fenced, or the removal was not committed
+     */
+    private void failed(Member member, IOException cause, long first, long last) throws IOException {
+        if (cause instanceof StaleEpochException) {
+            fence(member.node, cause);
+        }
+        changes.lock();
+        try {
+            ReplicaState state;
+            synchronized (order) {
+                state = member.state;
+                if (state == ReplicaState.STALE) {
+                    // Already out (another request saw the failure first): just record the regions.
+                    if (member.dirty != null && first >= 0) {
+                        member.dirty.addRange(first, last + 1);
+                    }
+                    return;
+                }
+            }
+            if (state == ReplicaState.IN_SYNC) {
+                log.warn("volume {}: replica on {} failed ({}); removing it from the in-sync set", volume, member.node,
+                        cause.getMessage());
+                try {
+                    states.commit(member.node, ReplicaState.STALE);
+                } catch (IOException commit) {
+                    if (commit instanceof StaleEpochException) {
+                        fence(member.node, commit);
+                    }
+                    throw new IOException("volume " + volume + ": replica on " + member.node + " failed ("
+                            + cause.getMessage() + ") and its removal from the in-sync set could not be committed ("
+                            + commit.getMessage() + "); IO fails until it can be", commit);
+                }
+            } else {
+                // A resyncing replica is not in the set: no consensus is needed before acknowledging.
+                log.warn("volume {}: replica on {} failed during its resync ({})", volume, member.node, cause.getMessage());
+                commitQuietly(member.node, ReplicaState.STALE);
+            }
+            synchronized (order) {
+                member.state = ReplicaState.STALE;
+                // A replica that was in sync missed only what is written from now on; one that was resyncing
+                // may hold any mix, so its next resync compares everything.
+                member.dirty = state == ReplicaState.IN_SYNC ? new Roaring64Bitmap() : null;
+                if (member.dirty != null && first >= 0) {
+                    member.dirty.addRange(first, last + 1);
+                }
+                member.progress = null;
+            }
+            member.channel.close();
+        } finally {
+            changes.unlock();
+        }
+    }
+
+    private void fence(String node, IOException cause) throws TargetClosedException {
+        fencedBy = node;
+        closed = true;
+        log.warn("volume {}: epoch {} is fenced ({}); this node no longer coordinates it", volume, epoch,
+                cause.getMessage());
+        throw new TargetClosedException("volume " + volume + " was attached elsewhere (epoch " + epoch
+                + " is stale on the replica on " + node + "); this node no longer serves it");
+    }
+
+    private void commitQuietly(String node, ReplicaState state) {
+        try {
+            states.commit(node, state);
+        } catch (IOException e) {
+            log.warn("volume {}: could not record the replica on {} as {}: {}", volume, node, state, e.getMessage());
+        }
+    }
+
+    /** Replicas that take writes: the in-sync ones and those resyncing. Caller holds {@link #order}. */
+    private List<Member> active() {
+        List<Member> list = new ArrayList<>(members.size());
+        for (Member m : members) {
+            if (m.state != ReplicaState.STALE) {
+                list.add(m);
+            }
+        }
+        return list;
+    }
+
+    /** The local replica if it is in sync, else the first in-sync one. */
+    private Member readSource() throws IOException {
+        synchronized (order) {
+            Member any = null;
+            for (Member m : members) {
+                if (m.state == ReplicaState.IN_SYNC) {
+                    if (m.node.equals(localNode)) {
+                        return m;
+                    }
+                    if (any == null) {
+                        any = m;
+                    }
+                }
+            }
+            if (any == null) {
+                throw new IOException("volume " + volume + " has no in-sync replica left");
+            }
+            return any;
+        }
+    }
+
+    // ---- membership ------------------------------------------------------------------------
+
+    /** Replicas of the volume that are out of sync here and may be resynced: their nodes. */
+    public List<String> staleReplicas() {
+        List<String> list = new ArrayList<>();
+        synchronized (order) {
+            members.stream().filter(m -> m.state == ReplicaState.STALE).forEach(m -> list.add(m.node));
+        }
+        return list;
+    }
+
+    /**
+     * Adds a replica that is not in sync (ha-update added it, or it was out of the set when this target
+     * started); {@link #resync} brings it in. A replica already known is left as it is.
+     */
+    public void addStale(String node) {
+        synchronized (order) {
+            if (members.stream().noneMatch(m -> m.node.equals(node))) {
+                members.add(new Member(node, null, ReplicaState.STALE, null));
+            }
+        }
+    }
+
+    /** Forgets a replica the volume no longer has (ha-update dropped it). */
+    public void remove(String node) {
+        Member gone = null;
+        synchronized (order) {
+            for (Member m : members) {
+                if (m.node.equals(node) && m.state != ReplicaState.IN_SYNC) {
+                    gone = m;
+                }
+            }
+            members.remove(gone);
+        }
+        if (gone != null && gone.channel != null) {
+            gone.channel.close();
+        }
+    }
+
+    /**
+     * Brings a stale replica back into the in-sync set: mirrors new writes to it, compares the regions it
+     * may have missed with an in-sync replica and copies those that differ, then commits it in sync. Runs
+     * in the caller's thread until done; IO goes on meanwhile.
+     *
+     * @param channel a channel to the replica, opened with this target's epoch
+     * @throws IOException if it failed; the replica is stale again and a later resync compares everything
+     */
+    public void resync(ReplicaChannel channel) throws IOException {
+        Member member;
+        Roaring64Bitmap dirty;
+        changes.lock();
+        try {
+            synchronized (order) {
+                member = members.stream().filter(m -> m.node.equals(channel.node())).findFirst().orElse(null);
+                if (member == null || member.state != ReplicaState.STALE) {
+                    channel.close();
+                    throw new IllegalStateException("volume " + volume + ": the replica on " + channel.node()
+                            + " is not stale here");
+                }
+            }
+            states.commit(member.node, ReplicaState.RESYNCING);
+            synchronized (order) {
+                dirty = member.dirty;
+                member.dirty = null; // from now on writes go to it; a failure makes the next resync a full one
+                member.channel = channel;
+                member.progress = new Progress(dirty == null);
+                member.state = ReplicaState.RESYNCING;
+            }
+        } finally {
+            changes.unlock();
         }
         try {
-            closed = true;
-            if (!drained) {
-                replica.flush();
-                drained = true;
+            Member source = readSource();
+            RegionRuns runs = dirty != null ? RegionRuns.of(dirty) : RegionRuns.of(allocated(List.of(source, member)));
+            member.progress.start(runs.bytes(sizeBytes));
+            long[] copied = {0};
+            runs.forEachBatch(BATCH_REGIONS, (first, last) -> {
+                long from = first * REGION_BYTES;
+                long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
+                regions.lockExclusive(first, last);
+                try {
+                    long[] want = await(source.channel.checksums(from, to - from, REGION_BYTES));
+                    long[] have = await(channel.checksums(from, to - from, REGION_BYTES));
+                    for (int i = 0; i < want.length; i++) {
+                        if (want[i] != have[i]) {
+                            long at = from + (long) i * REGION_BYTES;
+                            copied[0] += copy(source.channel, channel, at, Math.min(REGION_BYTES, to - at));
+                        }
+                    }
+                } finally {
+                    regions.unlockExclusive(first, last);
+                }
+                member.progress.advance(to - from, copied[0]);
+            });
+            await(channel.flush());
+            changes.lock();
+            try {
+                synchronized (order) {
+                    if (member.state != ReplicaState.RESYNCING || member.channel != channel) {
+                        throw new IOException("the replica failed during its resync");
+                    }
+                }
+                // In the set from the commit on: a failure after it takes the in-sync path in failed().
+                states.commit(member.node, ReplicaState.IN_SYNC);
+                synchronized (order) {
+                    member.state = ReplicaState.IN_SYNC;
+                    member.progress = null;
+                }
+            } finally {
+                changes.unlock();
             }
+            log.info("volume {}: replica on {} is in sync again; {} bytes compared, {} copied", volume, member.node,
+                    runs.bytes(sizeBytes), copied[0]);
+        } catch (IOException | RuntimeException e) {
+            boolean mine;
+            synchronized (order) {
+                mine = member.channel == channel && member.state == ReplicaState.RESYNCING;
+                if (mine) {
+                    member.state = ReplicaState.STALE;
+                    member.dirty = null;
+                    member.progress = null;
+                }
+            }
+            if (mine) {
+                commitQuietly(member.node, ReplicaState.STALE);
+            }
+            channel.close();
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes the in-sync replicas byte-identical where they may differ, before the first request: after a
+     * coordinator died, writes it had in flight may have reached some replicas and not others. Regions
+     * that hold data on any replica are compared; the first replica (the local one, if in sync) wins.
+     *
+     * @return the bytes copied
+     */
+    public long reconcile() throws IOException {
+        List<Member> inSync;
+        synchronized (order) {
+            inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC)
+                    .sorted((a, b) -> Boolean.compare(!a.node.equals(localNode), !b.node.equals(localNode))).toList();
+        }
+        if (inSync.size() < 2) {
+            return 0;
+        }
+        long[] copied = {0};
+        Member reference = inSync.getFirst();
+        compareAll(inSync, (from, to, sums) -> {
+            for (int r = 0; r < sums[0].length; r++) {
+                long at = from + (long) r * REGION_BYTES;
+                for (int i = 1; i < inSync.size(); i++) {
+                    if (sums[i][r] != sums[0][r]) {
+                        copied[0] += copy(reference.channel, inSync.get(i).channel, at, Math.min(REGION_BYTES, to - at));
+                    }
+                }
+            }
+        });
+        for (Member m : inSync.subList(1, inSync.size())) {
+            await(m.channel.flush());
+        }
+        return copied[0];
+    }
+
+    /** Compares the in-sync replicas region by region (under the region locks, while IO goes on). */
+    public VerifyReport verify() throws IOException {
+        List<Member> inSync;
+        synchronized (order) {
+            inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC).toList();
+        }
+        List<VerifyReport.Difference> listed = new ArrayList<>();
+        long[] counts = {0, 0}; // regions compared, regions differing
+        compareAll(inSync, (from, to, sums) -> {
+            for (int r = 0; r < sums[0].length; r++) {
+                counts[0]++;
+                boolean same = true;
+                for (int i = 1; i < inSync.size(); i++) {
+                    same &= sums[i][r] == sums[0][r];
+                }
+                if (!same) {
+                    counts[1]++;
+                    if (listed.size() < VerifyReport.MAX_LISTED) {
+                        long at = from + (long) r * REGION_BYTES;
+                        Map<String, String> byNode = new LinkedHashMap<>();
+                        for (int i = 0; i < inSync.size(); i++) {
+                            byNode.put(inSync.get(i).node, HexFormat.of().toHexDigits(sums[i][r]));
+                        }
+                        listed.add(new VerifyReport.Difference(at, Math.min(REGION_BYTES, to - at), byNode));
+                    }
+                }
+            }
+        });
+        return new VerifyReport(inSync.stream().map(m -> m.node).toList(), REGION_BYTES, counts[0], listed, counts[1]);
+    }
+
+    @FunctionalInterface
+    private interface Compared {
+        void accept(long from, long to, long[][] checksums) throws IOException;
+    }
+
+    /** Checksums of every member over the regions any of them holds data in, a batch at a time under lock. */
+    private void compareAll(List<Member> replicas, Compared action) throws IOException {
+        RegionRuns runs = RegionRuns.of(allocated(replicas));
+        runs.forEachBatch(BATCH_REGIONS, (first, last) -> {
+            long from = first * REGION_BYTES;
+            long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
+            regions.lockExclusive(first, last);
+            try {
+                List<CompletableFuture<long[]>> asked = new ArrayList<>();
+                replicas.forEach(m -> asked.add(m.channel.checksums(from, to - from, REGION_BYTES)));
+                long[][] sums = new long[replicas.size()][];
+                for (int i = 0; i < sums.length; i++) {
+                    sums[i] = await(asked.get(i));
+                }
+                action.accept(from, to, sums);
+            } finally {
+                regions.unlockExclusive(first, last);
+            }
+        });
+    }
+
+    private List<Extent> allocated(List<Member> replicas) throws IOException {
+        List<Extent> all = new ArrayList<>();
+        for (Member m : replicas) {
+            all.addAll(await(m.channel.allocatedExtents()));
+        }
+        return all;
+    }
+
+    private static long copy(ReplicaChannel from, ReplicaChannel to, long offset, long length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate((int) length);
+        await(from.read(offset, buffer.duplicate()));
+        await(to.write(offset, buffer, false));
+        return length;
+    }
+
+    // ---- quiesce, close --------------------------------------------------------------------
+
+    @FunctionalInterface
+    public interface Quiesced<T> {
+        T run(List<String> inSyncNodes) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} with no request in flight and none starting: the same point of the write stream
+     * on every replica, for a consistent snapshot. {@code action} gets the in-sync replicas' nodes.
+     */
+    public <T> T quiesced(Quiesced<T> action) throws IOException {
+        lockGate();
+        try {
+            ensureServing();
+            List<String> inSync = new ArrayList<>();
+            synchronized (order) {
+                members.stream().filter(m -> m.state == ReplicaState.IN_SYNC).forEach(m -> inSync.add(m.node));
+            }
+            return action.run(inSync);
         } finally {
             gate.writeLock().unlock();
         }
     }
 
     /**
-     * A full pool fails every write that needs space, possibly thousands a second: say so in
-     * the log, but once a minute per volume at most.
+     * Stops accepting requests, waits for the ones in flight, and flushes every replica that takes writes,
+     * so that a detach leaves every acknowledged write durable. If the flush fails the target stays closed
+     * to IO and a later close tries again; once one succeeded, close does nothing more.
+     */
+    @Override
+    public void close() throws IOException {
+        lockGate();
+        try {
+            boolean wasFenced = fencedBy != null;
+            closed = true;
+            if (!drained && !wasFenced) {
+                List<Member> targets;
+                List<CompletableFuture<Void>> futures = new ArrayList<>();
+                synchronized (order) {
+                    targets = active();
+                    targets.forEach(m -> futures.add(m.channel.flush()));
+                }
+                settle(targets, futures, -1, -1);
+                drained = true;
+            }
+            synchronized (order) {
+                members.stream().filter(m -> m.channel != null).forEach(m -> m.channel.close());
+            }
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    private void lockGate() throws IOException {
+        try {
+            if (!gate.writeLock().tryLock(CLOSE_DRAIN_SECONDS, TimeUnit.SECONDS)) {
+                throw new IOException("volume " + volume + ": requests still in flight after "
+                        + CLOSE_DRAIN_SECONDS + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for the requests on volume " + volume);
+        }
+    }
+
+    private void ensureServing() throws IOException {
+        if (closed) {
+            throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")"
+                    + (fencedBy != null ? "; it was attached elsewhere since" : ""));
+        }
+        if (!leaseValid.getAsBoolean()) {
+            throw new TargetClosedException("volume " + volume + ": this node's lease has lapsed (it cannot reach the"
+                    + " cluster), so it serves no IO until it renews it");
+        }
+    }
+
+    /**
+     * A full pool fails every write that needs space, possibly thousands a second: say so in the log, but
+     * once a minute per volume at most.
      */
     private void reportFull(PoolFullException e) {
         long now = System.nanoTime();
@@ -133,15 +707,18 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         void run() throws IOException;
     }
 
+    @FunctionalInterface
+    private interface Mutation {
+        CompletableFuture<Void> issue(ReplicaChannel channel);
+    }
+
     /** Runs one request through the gate and reports it to the observer, failed or not. */
     private void run(IoObserver.Op op, long bytes, Io io) throws IOException {
         gate.readLock().lock();
         long start = System.nanoTime();
         boolean ok = false;
         try {
-            if (closed) {
-                throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")");
-            }
+            ensureServing();
             io.run();
             ok = true;
         } catch (PoolFullException e) {
@@ -150,6 +727,69 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         } finally {
             gate.readLock().unlock();
             observer.completed(op, bytes, System.nanoTime() - start, ok);
+        }
+    }
+
+    static <T> T await(CompletableFuture<T> future) throws IOException {
+        try {
+            return future.get(REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(cause.getMessage(), cause);
+        } catch (TimeoutException e) {
+            throw new IOException("a replica did not answer in " + REQUEST_TIMEOUT_SECONDS + " s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a replica");
+        }
+    }
+
+    /** One replica as this coordinator tracks it. Fields are guarded by {@link #order}. */
+    private static final class Member {
+        final String node;
+        ReplicaChannel channel;
+        ReplicaState state;
+        /** Regions written while stale, or null when unknown (its next resync compares everything). */
+        Roaring64Bitmap dirty;
+        Progress progress;
+
+        Member(String node, ReplicaChannel channel, ReplicaState state, Roaring64Bitmap dirty) {
+            this.node = node;
+            this.channel = channel;
+            this.state = state;
+            this.dirty = dirty;
+        }
+    }
+
+    /** Counters of one resync, written by its thread and read by inspect. */
+    private static final class Progress {
+        private final boolean full;
+        private final long startNanos = System.nanoTime();
+        private volatile long toCheck;
+        private volatile long checked;
+        private volatile long copied;
+
+        Progress(boolean full) {
+            this.full = full;
+        }
+
+        void start(long bytes) {
+            toCheck = bytes;
+        }
+
+        void advance(long bytes, long copiedSoFar) {
+            checked += bytes;
+            copied = copiedSoFar;
+        }
+
+        ResyncProgress snapshot(String node) {
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            double rate = seconds > 0 ? checked / seconds : 0;
+            long eta = rate > 0 ? Math.round((toCheck - checked) / rate) : -1;
+            return new ResyncProgress(node, full, toCheck, checked, copied, rate, eta);
         }
     }
 }

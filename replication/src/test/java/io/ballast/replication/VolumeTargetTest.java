@@ -1,0 +1,192 @@
+package io.ballast.replication;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ballast.store.Pool;
+import io.ballast.store.Replica;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The coordinator over real replicas in real pools (one pool per "node", in-process channels): writes reach
+ * every replica, a failed replica leaves the in-sync set by a committed change before the write is
+ * acknowledged, a resync copies only what it missed, and a newer epoch fences the coordinator. The metadata
+ * store's commits are recorded by {@link Commits}; the cluster tests run them through a real Raft group.
+ */
+class VolumeTargetTest {
+    private static final long SIZE = 16L << 20;
+    private static final int BLOCK = 4096;
+
+    @TempDir
+    Path dir;
+
+    private final List<Pool> pools = new ArrayList<>();
+    private final Commits commits = new Commits();
+
+    @AfterEach
+    void closePools() throws IOException {
+        for (Pool pool : pools) {
+            pool.close();
+        }
+    }
+
+    /** Records committed replica states; can be told to refuse, like a metadata store without quorum. */
+    static final class Commits implements ReplicaStates {
+        final List<String> log = Collections.synchronizedList(new ArrayList<>());
+        volatile boolean refuse;
+
+        @Override
+        public void commit(String node, ReplicaState state) throws IOException {
+            if (refuse) {
+                throw new IOException("no quorum");
+            }
+            log.add(node + "=" + state);
+        }
+    }
+
+    private Replica replica(String node) throws IOException {
+        Pool pool = Pool.open(dir.resolve(node), 0);
+        pools.add(pool);
+        return pool.create("vol", SIZE);
+    }
+
+    private VolumeTarget target(long epoch, Replica... replicas) throws IOException {
+        List<ReplicaChannel> channels = new ArrayList<>();
+        for (int i = 0; i < replicas.length; i++) {
+            channels.add(LocalReplicaChannel.open("n" + (i + 1), replicas[i], epoch));
+        }
+        return new VolumeTarget("vol", epoch, SIZE, channels, "n1", commits, () -> true, IoObserver.NONE);
+    }
+
+    private static ByteBuffer pattern(long seed, int length) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return ByteBuffer.wrap(bytes);
+    }
+
+    private static byte[] read(Replica r, long offset, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        r.read(offset, b);
+        return b.array();
+    }
+
+    @Test
+    void writesReachEveryReplicaAndReadBack() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        Replica c = replica("n3");
+        try (VolumeTarget target = target(1, a, b, c)) {
+            target.write(5 * BLOCK + 100, pattern(1, 3 * BLOCK), false);
+            target.writeZeroes(0, BLOCK, false);
+            target.flush();
+            ByteBuffer back = ByteBuffer.allocate(3 * BLOCK);
+            target.read(5 * BLOCK + 100, back);
+            assertThat(back.array()).isEqualTo(pattern(1, 3 * BLOCK).array());
+            for (Replica r : List.of(b, c)) {
+                assertThat(read(r, 5 * BLOCK + 100, 3 * BLOCK)).isEqualTo(back.array());
+            }
+            assertThat(target.verify().identical()).isTrue();
+        }
+        assertThat(commits.log).isEmpty();
+    }
+
+    @Test
+    void aFailedReplicaLeavesTheSetByCommitAndResyncCopiesOnlyWhatItMissed() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        for (int i = 0; i < 64; i++) { // 4 MiB that both hold before the failure
+            ByteBuffer data = pattern(100 + i, 64 * 1024);
+            a.write(i * 65536L, data.duplicate(), false);
+            b.write(i * 65536L, data, false);
+        }
+        VolumeTarget target = target(1, a, b);
+        pools.get(1).close(); // n2's pool goes away: every request to its replica fails from now on
+        target.write(3 * 65536L, pattern(7, 2 * BLOCK), false);
+        assertThat(commits.log).containsExactly("n2=STALE");
+        assertThat(target.replicaStates()).containsEntry("n1", ReplicaState.IN_SYNC).containsEntry("n2", ReplicaState.STALE);
+        target.write(9 * 65536L + 10, pattern(8, 100), false);
+        target.flush();
+
+        Pool reopened = Pool.open(dir.resolve("n2"), 0);
+        pools.set(1, reopened);
+        target.resync(LocalReplicaChannel.open("n2", reopened.replica("vol"), 1));
+        assertThat(commits.log).containsExactly("n2=STALE", "n2=RESYNCING", "n2=IN_SYNC");
+        assertThat(target.replicaStates()).containsEntry("n2", ReplicaState.IN_SYNC);
+        assertThat(read(reopened.replica("vol"), 0, 1 << 20)).isEqualTo(read(a, 0, 1 << 20));
+        VerifyReport report = target.verify();
+        assertThat(report.identical()).isTrue();
+        assertThat(report.replicas()).containsExactly("n1", "n2");
+        target.close();
+    }
+
+    @Test
+    void withoutACommitTheWriteFailsInsteadOfShrinkingTheSetSilently() throws IOException {
+        Replica a = replica("n1");
+        replica("n2");
+        VolumeTarget target = target(1, a, pools.get(1).replica("vol"));
+        pools.get(1).close();
+        commits.refuse = true;
+        assertThatThrownBy(() -> target.write(0, pattern(1, BLOCK), false)).isInstanceOf(IOException.class)
+                .hasMessageContaining("could not be committed").hasMessageContaining("no quorum");
+        assertThat(target.replicaStates()).containsEntry("n2", ReplicaState.IN_SYNC);
+        commits.refuse = false;
+        target.write(0, pattern(1, BLOCK), false); // the removal commits now, and the write is acknowledged
+        assertThat(commits.log).containsExactly("n2=STALE");
+    }
+
+    @Test
+    void aNewerEpochFencesTheOldCoordinator() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        VolumeTarget old = target(1, a, b);
+        old.write(0, pattern(1, BLOCK), false);
+        VolumeTarget next = target(2, a, b);
+        assertThatThrownBy(() -> old.write(0, pattern(2, BLOCK), false)).isInstanceOf(TargetClosedException.class)
+                .hasMessageContaining("attached elsewhere");
+        assertThat(old.isOpen()).isFalse();
+        assertThat(read(a, 0, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
+        assertThat(read(b, 0, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
+        next.write(0, pattern(3, BLOCK), false);
+        assertThat(read(b, 0, BLOCK)).isEqualTo(pattern(3, BLOCK).array());
+        assertThat(commits.log).as("a fenced coordinator changes no replica state").isEmpty();
+        next.close();
+    }
+
+    @Test
+    void reconcileMakesDivergedReplicasIdenticalBeforeIo() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        a.write(65536, pattern(1, BLOCK), false); // in flight on one replica only when the coordinator died
+        b.write(3 * 65536, pattern(2, BLOCK), false);
+        try (VolumeTarget target = target(1, a, b)) {
+            assertThat(target.verify().differing()).isEqualTo(2);
+            assertThat(target.reconcile()).isEqualTo(2 * 65536);
+            assertThat(target.verify().identical()).isTrue();
+        }
+    }
+
+    @Test
+    void aLeaseThatLapsedStopsIo() throws IOException {
+        Replica a = replica("n1");
+        boolean[] valid = {true};
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE, List.of(LocalReplicaChannel.open("n1", a, 1)), "n1",
+                commits, () -> valid[0], IoObserver.NONE);
+        target.write(0, pattern(1, BLOCK), false);
+        valid[0] = false;
+        assertThatThrownBy(() -> target.write(0, pattern(2, BLOCK), false)).isInstanceOf(TargetClosedException.class)
+                .hasMessageContaining("lease");
+        assertThat(read(a, 0, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
+        valid[0] = true;
+        target.write(0, pattern(3, BLOCK), false);
+        target.close();
+    }
+}
