@@ -21,5 +21,19 @@ public record VolumeView(String name, String id, long sizeBytes, int repl, Strin
                          Map<String, String> labels, String createdAt, String source,
                          String device, List<String> mounts, String hostError) {
 
-    public record ReplicaView(String node, String pool, String state, long usedBytes) {}
+    /** @param resync the progress of its resync while one runs, else null */
+    public record ReplicaView(String node, String pool, String state, long usedBytes, ResyncView resync) {}
+
+    /**
+     * A resync or rebuild under way.
+     *
+     * @param full           true when every region holding data is compared (a rebuild, or a resync after the
+     *                       coordinator changed), false when only the regions written while it was away are
+     * @param percent        how much of the comparison is done
+     * @param bytesCopied    the bytes that differed and were copied so far
+     * @param bytesPerSecond compared bytes per second
+     * @param etaSeconds     the time left at that rate, or -1 while unknown
+     */
+    public record ResyncView(boolean full, double percent, long bytesToCheck, long bytesChecked, long bytesCopied,
+                             long bytesPerSecond, long etaSeconds) {}
 }

@@ -62,6 +62,11 @@ final class NodeStartCommand implements Callable<Integer> {
             description = "a node without a heartbeat for this long is reported down, e.g. 5s or 1500ms (default 5s)")
     String lease = "5s";
 
+    @Option(names = "--rebuild-grace", paramLabel = "DURATION",
+            description = "a node down for longer than this has its replicas rebuilt on other nodes; one back"
+                    + " sooner only catches up on what it missed, e.g. 10m or 30s (default 10m)")
+    String rebuildGrace = "10m";
+
     @Option(names = "--dev-dir", paramLabel = "DIR",
             description = "where the FUSE mount of volume block files goes (default: DATA/dev)")
     Path devDir;
@@ -102,6 +107,13 @@ final class NodeStartCommand implements Callable<Integer> {
             System.err.println("error: --lease: " + e.getMessage());
             return 2;
         }
+        Duration graceDuration;
+        try {
+            graceDuration = parseDuration(rebuildGrace);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: --rebuild-grace: " + e.getMessage());
+            return 2;
+        }
         if (overcommit < 1) {
             System.err.println("error: --overcommit must be at least 1");
             return 2;
@@ -116,7 +128,7 @@ final class NodeStartCommand implements Callable<Integer> {
         String nodeName = name != null ? name : java.net.InetAddress.getLocalHost().getHostName();
         NodeConfig config = new NodeConfig(data.toAbsolutePath(), nodeName, address, apiPort, nbdPort, peerPort,
                 raftPort, pools.stream().map(NodeConfig.PoolConfig::parse).toList(), labels, join, poolSizeBytes,
-                overcommit, devDir == null ? null : devDir.toAbsolutePath(), leaseDuration);
+                overcommit, devDir == null ? null : devDir.toAbsolutePath(), leaseDuration, graceDuration);
         Daemon daemon;
         try {
             // A removed node exits (the shutdown hook closes the daemon): it must not keep serving a cluster

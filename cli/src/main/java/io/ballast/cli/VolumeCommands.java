@@ -24,7 +24,7 @@ import picocli.CommandLine.ParentCommand;
                 VolumeCommands.Delete.class, VolumeCommands.Resize.class, VolumeCommands.HaUpdate.class,
                 VolumeCommands.Attach.class,
                 VolumeCommands.Detach.class, VolumeCommands.CloneVolume.class, VolumeCommands.Restore.class,
-                VolumeCommands.Mount.class, VolumeCommands.Unmount.class})
+                VolumeCommands.Mount.class, VolumeCommands.Unmount.class, VolumeCommands.Verify.class})
 final class VolumeCommands {
     @ParentCommand
     Cli cli;
@@ -56,8 +56,16 @@ final class VolumeCommands {
             fields.add(new String[] {"problem", v.get("hostError").asText()});
         }
         for (JsonNode r : v.get("replicas")) {
-            fields.add(new String[] {"replica", r.get("node").asText() + " pool " + r.get("pool").asText() + " "
-                    + r.get("state").asText() + ", " + Sizes.format(r.get("usedBytes").asLong()) + " used"});
+            String line = r.get("node").asText() + " pool " + r.get("pool").asText() + " " + r.get("state").asText()
+                    + ", " + Sizes.format(r.get("usedBytes").asLong()) + " used";
+            JsonNode resync = r.get("resync");
+            if (resync != null && !resync.isNull()) {
+                long eta = resync.get("etaSeconds").asLong();
+                line += String.format(", %s %.1f%% at %s/s, %s copied, %s", resync.get("full").asBoolean() ? "rebuild"
+                        : "resync", resync.get("percent").asDouble(), Sizes.format(resync.get("bytesPerSecond").asLong()),
+                        Sizes.format(resync.get("bytesCopied").asLong()), eta < 0 ? "ETA unknown" : "ETA " + eta + " s");
+            }
+            fields.add(new String[] {"replica", line});
         }
         output.fields(v, fields);
     }
@@ -237,6 +245,38 @@ final class VolumeCommands {
             }
             show(parent.cli.output(), parent.cli.client().post(path(name) + "/ha-update", new HaUpdateRequest(repl)));
             return 0;
+        }
+    }
+
+    @Command(name = "verify", description = {"Compare a volume's in-sync replicas region by region.",
+            "Exits 0 when they are identical, 1 when any region differs (the regions are listed)."})
+    static final class Verify implements Callable<Integer> {
+        @ParentCommand
+        VolumeCommands parent;
+
+        @Parameters(paramLabel = "NAME", description = "the volume")
+        String name;
+
+        @Override
+        public Integer call() {
+            JsonNode v = parent.cli.client().post(path(name) + "/verify", Map.of());
+            List<String> replicas = new ArrayList<>();
+            v.get("replicas").forEach(r -> replicas.add(r.asText()));
+            String compared = v.get("regionsCompared").asLong() + " regions of "
+                    + Sizes.format(v.get("regionBytes").asLong()) + " holding data";
+            if (v.get("identical").asBoolean()) {
+                parent.cli.output().result(v, "volume " + name + ": replicas on " + String.join(", ", replicas)
+                        + " are identical (" + compared + ")");
+                return 0;
+            }
+            StringBuilder text = new StringBuilder("volume " + name + ": " + v.get("differing").asLong() + " of "
+                    + compared + " differ between the replicas on " + String.join(", ", replicas) + ":");
+            for (JsonNode d : v.get("differences")) {
+                text.append("\n  offset ").append(d.get("offset").asLong()).append(" length ")
+                        .append(d.get("length").asLong()).append(": ").append(d.get("checksums").toString());
+            }
+            parent.cli.output().result(v, text.toString());
+            return 1;
         }
     }
 

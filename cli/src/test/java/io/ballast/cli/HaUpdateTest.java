@@ -28,8 +28,8 @@ class HaUpdateTest {
     }
 
     private static String volume(int repl) throws Exception {
-        List<VolumeView.ReplicaView> replicas = List.of(new VolumeView.ReplicaView("node1", "p1", "in-sync", 4096),
-                new VolumeView.ReplicaView("node2", "p2", "resyncing", 0));
+        List<VolumeView.ReplicaView> replicas = List.of(new VolumeView.ReplicaView("node1", "p1", "in-sync", 4096, null),
+                new VolumeView.ReplicaView("node2", "p2", "resyncing", 0, null));
         return Json.mapper().writeValueAsString(new VolumeView("db", "v-1", 1L << 30, repl, "low", "ext4", "detached",
                 null, null, 0, replicas.subList(0, repl), 4096, List.of(), Map.of(), "2025-01-02T03:04:05Z", null, null,
                 List.of(), null));

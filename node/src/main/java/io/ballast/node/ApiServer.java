@@ -79,6 +79,7 @@ final class ApiServer implements AutoCloseable {
                 HaUpdateRequest request = body(ctx, HaUpdateRequest.class);
                 respond(ctx, 200, volumes.haUpdate(ctx.pathParam("name"), required(request.repl(), "repl")));
             });
+            r.post("/v1/volumes/{name}/verify", ctx -> respond(ctx, 200, volumes.verify(ctx.pathParam("name"))));
             r.post("/v1/volumes/{name}/detach", ctx -> respond(ctx, 200, volumes.detach(ctx.pathParam("name"))));
             r.post("/v1/volumes/{name}/resize", ctx -> {
                 ResizeRequest request = body(ctx, ResizeRequest.class);

@@ -40,9 +40,19 @@ final class ClusterControllers implements AutoCloseable {
     private boolean leading;
     private String lastMembershipError;
 
-    ClusterControllers(MetaStore meta, Duration lease) {
+    /** Replaces a volume's replica on a node that stayed down past the grace period (volume, node). */
+    interface ReplicaReplacer {
+        void replace(String volume, String node);
+    }
+
+    private final Duration rebuildGrace;
+    private final ReplicaReplacer replacer;
+
+    ClusterControllers(MetaStore meta, Duration lease, Duration rebuildGrace, ReplicaReplacer replacer) {
         this.meta = meta;
         this.lease = lease;
+        this.rebuildGrace = rebuildGrace;
+        this.replacer = replacer;
     }
 
     void start(Duration tick) {
@@ -63,6 +73,7 @@ final class ClusterControllers implements AutoCloseable {
             ClusterState state = meta.localState();
             checkLeases(state);
             reconcileMembership(state);
+            replaceLostReplicas(state);
         } catch (RuntimeException e) {
             log.error("cluster controllers: {}", e.toString(), e);
         }
@@ -85,6 +96,27 @@ final class ClusterControllers implements AutoCloseable {
                     }
                 } catch (MetaUnavailableException e) {
                     log.warn("could not mark node {} down: {}", node.name(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * A node silent for longer than the grace period (as this leader measured it) has its replicas replaced
+     * by new ones placed elsewhere, which their coordinators rebuild; its own are deleted when it returns
+     * (its start deletes replicas the metadata no longer names). A node back within the grace period only
+     * needs a resync, so nothing is done before.
+     */
+    private void replaceLostReplicas(ClusterState state) {
+        long now = System.nanoTime();
+        for (NodeRecord node : state.nodes().values()) {
+            long[] last = seen.get(node.name());
+            if (node.up() || last == null || now - last[1] < rebuildGrace.toNanos()) {
+                continue;
+            }
+            for (io.ballast.meta.VolumeRecord volume : state.volumes().values()) {
+                if (volume.replicas().stream().anyMatch(r -> r.node().equals(node.name()))) {
+                    replacer.replace(volume.name(), node.name());
                 }
             }
         }

@@ -50,6 +50,7 @@ public final class Daemon implements AutoCloseable {
 
     private final NodeConfig config;
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private volatile long leaseRenewedNanos;
     private final ScheduledExecutorService heartbeat =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat").daemon().factory());
     private final Runnable onRemoved;
@@ -149,7 +150,11 @@ public final class Daemon implements AutoCloseable {
         NodeMetrics metrics = new NodeMetrics();
         metrics.registerPools(sink -> pools.values().forEach(
                 p -> sink.pool(p.id(), p.dir().toString(), p.capacityBytes(), p.usedBytes())));
-        VolumeService volumes = new VolumeService(config, meta, pools, replicaControls, nodeApi, metrics, clock);
+        leaseRenewedNanos = System.nanoTime(); // registered just now
+        Coordinators coordinators = new Coordinators(config.name(), meta,
+                new io.ballast.replication.PoolReplicaChannels(config.name(), pools), peers, this::leaseValid);
+        VolumeService volumes = new VolumeService(config, meta, pools, replicaControls, coordinators, nodeApi, metrics,
+                clock);
         resources.add(volumes);
         volumes.reconcile(knownPools);
         // Only after reconcile: it deletes replicas the metadata does not name, and another node creates a
@@ -181,7 +186,8 @@ public final class Daemon implements AutoCloseable {
                 new ClusterService(config.name(), meta, pools), metrics);
         resources.add(api);
 
-        ClusterControllers controllers = new ClusterControllers(meta, config.lease());
+        ClusterControllers controllers = new ClusterControllers(meta, config.lease(), config.rebuildGrace(),
+                volumes::replaceReplica);
         resources.add(controllers);
         controllers.start(config.heartbeatInterval());
         long beat = config.heartbeatInterval().toMillis();
@@ -226,11 +232,25 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether this node's lease still holds: its last heartbeat was committed within four fifths of a lease,
+     * counted from when it was sent. The leader marks the node down only after a whole lease without one, so
+     * while this holds (the fifth is the margin for clocks that run at slightly different rates) no other
+     * node can have taken over its volumes; a coordinator serves IO only then.
+     */
+    private boolean leaseValid() {
+        return System.nanoTime() - leaseRenewedNanos < config.lease().toNanos() / 5 * 4;
+    }
+
     private void beat() {
         try {
             Map<String, Long> used = new LinkedHashMap<>();
             pools.values().forEach(p -> used.put(p.id(), p.usedBytes()));
+            long sent = System.nanoTime();
             CommandResult result = meta.submit(new Command.Heartbeat(config.name(), System.currentTimeMillis(), used));
+            if (result.ok()) {
+                leaseRenewedNanos = sent;
+            }
             if (result.code().equals(CommandResult.NOT_FOUND) && removed.compareAndSet(false, true)) {
                 // So that a restart says what happened instead of waiting for a group that dropped it.
                 Files.writeString(config.dataDir().resolve(REMOVED_MARKER), "removed by ballast node remove, noticed at "

@@ -13,16 +13,21 @@ import java.util.Map;
  * @param devDir        where the FUSE mount of block files goes (null: DATA/dev)
  * @param join          HOST:API_PORT of a member of the cluster to join on first start, or null
  * @param lease         a node without a heartbeat for this long is reported down
+ * @param rebuildGrace  a node down for longer than this has its replicas rebuilt elsewhere; one back sooner
+ *                      is only resynced
  */
 public record NodeConfig(Path dataDir, String name, String address, int apiPort, int nbdPort, int peerPort,
                          int raftPort, List<PoolConfig> pools, Map<String, String> labels, String join,
-                         long poolSizeBytes, double overcommit, Path devDir, Duration lease) {
+                         long poolSizeBytes, double overcommit, Path devDir, Duration lease,
+                         Duration rebuildGrace) {
 
     public static final double DEFAULT_OVERCOMMIT = 20;
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_REBUILD_GRACE = Duration.ofMinutes(10);
 
     public NodeConfig {
         lease = lease == null ? DEFAULT_LEASE : lease;
+        rebuildGrace = rebuildGrace == null ? DEFAULT_REBUILD_GRACE : rebuildGrace;
     }
 
     /** Heartbeats go out five times per lease, so a node is declared down only after several are lost. */

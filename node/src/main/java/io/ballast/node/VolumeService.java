@@ -4,6 +4,7 @@ import io.ballast.api.ErrorCodes;
 import io.ballast.api.Names;
 import io.ballast.api.SnapshotView;
 import io.ballast.api.VolumeSpec;
+import io.ballast.api.VerifyView;
 import io.ballast.api.VolumeView;
 import io.ballast.meta.AttachmentRecord;
 import io.ballast.meta.ClusterState;
@@ -15,6 +16,8 @@ import io.ballast.meta.NodeRecord;
 import io.ballast.meta.ReplicaRecord;
 import io.ballast.meta.SnapshotRecord;
 import io.ballast.meta.VolumeRecord;
+import io.ballast.replication.ResyncProgress;
+import io.ballast.replication.VerifyReport;
 import io.ballast.replication.VolumeTarget;
 import io.ballast.replication.peer.PeerUnavailableException;
 import io.ballast.replication.peer.ReplicaControl;
@@ -31,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -65,13 +67,14 @@ public final class VolumeService implements AutoCloseable {
     private final Placement placement;
     private final Clock clock;
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
-    private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
+    private final Coordinators coordinators;
     private volatile Consumer<String> onDetach = name -> {};
     private volatile HostMounts host;
 
     public VolumeService(NodeConfig config, MetaStore meta, Map<String, Pool> pools, ReplicaControls replicaControls,
-                         NodeApiClient nodeApi, NodeMetrics metrics, Clock clock) {
+                         Coordinators coordinators, NodeApiClient nodeApi, NodeMetrics metrics, Clock clock) {
         this.config = config;
+        this.coordinators = coordinators;
         this.meta = meta;
         this.pools = Map.copyOf(pools);
         this.replicaControls = replicaControls;
@@ -173,6 +176,13 @@ public final class VolumeService implements AutoCloseable {
     }
 
     public VolumeView resize(String name, long newSize) {
+        AttachmentRecord attached = volume(state(), name).attachment();
+        if (attached != null && !attached.node().equals(config.name())) {
+            // The coordinator serves the volume's size, so it grows it.
+            NodeRecord owner = upNode(attached.node());
+            return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(), "/v1/volumes/" + encode(name)
+                    + "/resize", new io.ballast.api.ResizeRequest(newSize, null), VolumeView.class);
+        }
         return locked(name, () -> {
             VolumeRecord volume = volume(state(), name);
             if (newSize < volume.sizeBytes()) {
@@ -185,6 +195,10 @@ public final class VolumeService implements AutoCloseable {
             // Committed: a replica that cannot grow now grows in its node's reconcile at the next start.
             bestEffortOnEveryReplica(volume.replicas(), "resize volume " + name,
                     (c, r) -> c.grow(r.pool(), volume.id(), newSize));
+            VolumeTarget target = coordinators.get(name);
+            if (target != null) {
+                target.grow(newSize);
+            }
             return inspect(name);
         });
     }
@@ -372,38 +386,76 @@ public final class VolumeService implements AutoCloseable {
         });
     }
 
+    /**
+     * Replaces the volume's replica on {@code downNode}, down past the grace period, by a new one placed on
+     * another node; the coordinator rebuilds it (a full copy of the regions holding data) while the volume
+     * is attached. Skipped while that replica is the volume's last in-sync one, or when placement finds no
+     * room (logged; tried again on the next tick).
+     */
+    void replaceReplica(String name, String downNode) {
+        try {
+            locked(name, () -> {
+                ClusterState state = state();
+                VolumeRecord volume = state.volumes().get(name);
+                if (volume == null || volume.replicas().stream().noneMatch(r -> r.node().equals(downNode))) {
+                    return null;
+                }
+                if (volume.replicas().stream().noneMatch(r -> r.inSync() && !r.node().equals(downNode))) {
+                    log.warn("volume {}: its only in-sync replica is on {}, down past the grace period; waiting for"
+                            + " that node, as no other replica holds its data", name, downNode);
+                    return null;
+                }
+                List<Placement.Choice> choices = placement.placeMore(volume, 1, state);
+                ReplicaRecord added = new ReplicaRecord(choices.getFirst().node(), choices.getFirst().poolId(),
+                        ReplicaRecord.STALE);
+                onEveryReplica(List.of(added), state, "create", (c, r) -> c.create(r.pool(), volume.id(),
+                        volume.sizeBytes()), (c, r) -> c.delete(r.pool(), volume.id()));
+                List<ReplicaRecord> next = new ArrayList<>(volume.replicas());
+                next.removeIf(r -> r.node().equals(downNode));
+                next.add(added);
+                commitOrUndo(new Command.SetReplicas(name, volume.repl(), next), () -> undoEverywhere(List.of(added),
+                        state, "rebuild", (c, r) -> c.delete(r.pool(), volume.id())));
+                log.warn("volume {}: node {} stayed down past the grace period; its replica is replaced by a new one"
+                        + " on {}, to be rebuilt", name, downNode, added.node());
+                return null;
+            });
+        } catch (ApiException e) {
+            log.warn("volume {}: cannot replace the replica on {} yet: {}", name, downNode, e.getMessage());
+        }
+    }
+
     // ---- attachment ----------------------------------------------------------------------
 
-    /** Attaches the volume on this node (a no-op if it already is) and returns its IO path. */
+    /**
+     * Attaches the volume on this node (a no-op if it already is) and returns its IO path: a coordinator
+     * over the volume's in-sync replicas, wherever they are. A volume attached on a node that is down is
+     * taken over, and its replicas are reconciled before the first request.
+     */
     public VolumeTarget attachHere(String name) {
         return locked(name, () -> {
-            VolumeRecord volume = volume(state(), name);
-            List<String> remoteInSync = volume.replicas().stream()
-                    .filter(r -> r.inSync() && !r.node().equals(config.name())).map(ReplicaRecord::node).toList();
-            boolean localInSync = volume.replicas().stream()
-                    .anyMatch(r -> r.inSync() && r.node().equals(config.name()));
-            if (!localInSync && !remoteInSync.isEmpty() && volume.replicas().size() == 1) {
-                throw ApiException.conflict("volume " + name + " has its only replica on " + remoteInSync.getFirst()
-                        + ", and IO to a replica on another node needs synchronous replication, which this build does"
-                        + " not have yet; attach it on " + remoteInSync.getFirst() + " (ballast volume attach " + name
-                        + " --node " + remoteInSync.getFirst() + ")");
-            }
-            if (!remoteInSync.isEmpty()) {
-                // Writing only here would silently leave the other in-sync replicas behind.
-                throw ApiException.conflict("volume " + name + " has in-sync replicas on " + String.join(", ", remoteInSync)
-                        + "; writing to several replicas needs synchronous replication, which this build does not"
-                        + " have yet, so it cannot be attached");
-            }
-            Replica replica = localReplica(volume);
+            VolumeRecord before = volume(state(), name);
+            VolumeTarget current = coordinators.get(name);
             CommandResult result = commit(new Command.AttachVolume(name, config.name(), clock.millis()));
             long epoch = result.value();
-            VolumeTarget current = targets.get(name);
             if (current != null && current.isOpen() && current.epoch() == epoch) {
                 return current;
             }
-            VolumeTarget target = new VolumeTarget(name, epoch, replica, metrics.observer(name));
-            targets.put(name, target);
-            return target;
+            // Attached before without a coordinator here that saw it through: a node that died (a takeover)
+            // or this node before a restart. Writes may have been in flight on some replicas only.
+            boolean unclean = before.attachment() != null;
+            ClusterState state = state();
+            try {
+                return coordinators.open(volume(state, name), epoch, unclean, state, metrics.observer(name));
+            } catch (ApiException e) {
+                if (before.attachment() == null) {
+                    try {
+                        commit(new Command.DetachVolume(name)); // not attached after all: leave it free for others
+                    } catch (ApiException undo) {
+                        log.warn("volume {}: could not undo the attach: {}", name, undo.getMessage());
+                    }
+                }
+                throw e;
+            }
         });
     }
 
@@ -456,16 +508,66 @@ public final class VolumeService implements AutoCloseable {
                 mounts.release(name); // refuses while mounted
             }
             onDetach.accept(name);
-            VolumeTarget target = targets.get(name);
+            VolumeTarget target = coordinators.get(name);
             if (target != null) {
                 // A failed flush keeps the target (closed to IO) so that a retried detach
                 // flushes again instead of reporting a volume detached that is not durable.
                 io(target::close);
-                targets.remove(name, target);
+                coordinators.remove(name);
             }
             commit(new Command.DetachVolume(name));
             return inspect(name);
         });
+    }
+
+    // ---- verify --------------------------------------------------------------------------
+
+    /**
+     * Compares the volume's in-sync replicas region by region. While attached, the coordinator does it
+     * (forwarded to its node), between writes; a detached volume is compared through channels opened with
+     * its current epoch, which an attach meanwhile fences (the verify then fails and can be run again).
+     */
+    public VerifyView verify(String name) {
+        VolumeRecord volume = volume(state(), name);
+        AttachmentRecord attachment = volume.attachment();
+        if (attachment != null && !attachment.node().equals(config.name())) {
+            NodeRecord owner = upNode(attachment.node());
+            return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(),
+                    "/v1/volumes/" + encode(name) + "/verify", java.util.Map.of(), VerifyView.class);
+        }
+        VolumeTarget attached = attachment != null ? coordinators.get(name) : null;
+        if (attached != null) {
+            return verifyView(name, io(attached::verify));
+        }
+        if (attachment != null) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + name + " is attached here but its coordinator"
+                    + " is not open (the node is starting); try again");
+        }
+        ClusterState state = state();
+        List<io.ballast.replication.ReplicaChannel> channels = new ArrayList<>();
+        try {
+            for (ReplicaRecord replica : inSync(volume)) {
+                try {
+                    channels.add(coordinators.channel(volume, replica, volume.epoch(), state));
+                } catch (IOException e) {
+                    throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + name + ": the replica on "
+                            + replica.node() + " cannot be read: " + e.getMessage(), e);
+                }
+            }
+            VolumeTarget reader = new VolumeTarget(name, volume.epoch(), volume.sizeBytes(), channels, config.name(),
+                    (node, s) -> {
+                        throw new IOException("verify changes no replica state");
+                    }, () -> true, io.ballast.replication.IoObserver.NONE);
+            return verifyView(name, io(reader::verify));
+        } finally {
+            channels.forEach(io.ballast.replication.ReplicaChannel::close);
+        }
+    }
+
+    private static VerifyView verifyView(String name, VerifyReport report) {
+        return new VerifyView(name, report.replicas(), report.regionBytes(), report.regions(), report.identical(),
+                report.differing(), report.differences().stream()
+                .map(d -> new VerifyView.Difference(d.offset(), d.length(), d.checksums())).toList());
     }
 
     // ---- snapshots -----------------------------------------------------------------------
@@ -475,6 +577,14 @@ public final class VolumeService implements AutoCloseable {
             Names.checkSnapshotName(snapshot);
             return null;
         });
+        VolumeRecord current = volume(state(), volumeName);
+        AttachmentRecord attachment = current.attachment();
+        if (attachment != null && !attachment.node().equals(config.name())) {
+            // Only the coordinator can hold the write stream still while every replica takes the snapshot.
+            NodeRecord owner = upNode(attachment.node());
+            return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(), "/v1/volumes/"
+                    + encode(volumeName) + "/snapshots", new io.ballast.api.SnapshotRequest(snapshot), SnapshotView.class);
+        }
         return locked(volumeName, () -> {
             VolumeRecord volume = volume(state(), volumeName);
             SnapshotRecord record = createSnapshotLocked(volume, snapshot);
@@ -487,10 +597,23 @@ public final class VolumeService implements AutoCloseable {
             throw ApiException.conflict("volume " + volume.name() + " already has a snapshot " + snapshot);
         }
         ClusterState state = state();
-        // In-sync replicas only: a stale replica's data is not the volume's, and rebuilding it copies snapshots.
-        List<ReplicaRecord> targets = inSync(volume);
-        onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
-                (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
+        VolumeTarget target = volume.attached() ? coordinators.get(volume.name()) : null;
+        List<ReplicaRecord> targets;
+        if (target != null) {
+            // With no write in flight and none starting, every replica is at the same point of the write stream.
+            targets = io(() -> target.quiesced(inSyncNodes -> {
+                List<ReplicaRecord> replicas = volume.replicas().stream()
+                        .filter(r -> inSyncNodes.contains(r.node())).toList();
+                onEveryReplica(replicas, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+                        (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
+                return replicas;
+            }));
+        } else {
+            // In-sync replicas only: a stale replica's data is not the volume's.
+            targets = inSync(volume);
+            onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+                    (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
+        }
         SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
         commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> undoEverywhere(targets, state,
                 "snapshot", (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot)));
@@ -696,14 +819,14 @@ public final class VolumeService implements AutoCloseable {
     /** Flushes and closes every volume attached here; the attachments stay recorded. */
     @Override
     public void close() {
-        for (VolumeTarget target : targets.values()) {
+        coordinators.close();
+        for (VolumeTarget target : coordinators.all()) {
             try {
                 target.close();
             } catch (IOException e) {
                 log.error("volume {}: flush at shutdown failed: {}", target.volume(), e.getMessage());
             }
         }
-        targets.clear();
     }
 
     // ---- views ---------------------------------------------------------------------------
@@ -723,6 +846,12 @@ public final class VolumeService implements AutoCloseable {
             }
         }
         long used = 0;
+        VolumeTarget target = attachment != null && attachment.node().equals(config.name())
+                ? coordinators.get(volume.name()) : null;
+        Map<String, ResyncProgress> resyncs = new java.util.HashMap<>();
+        if (target != null) {
+            target.progress().forEach(p -> resyncs.put(p.node(), p));
+        }
         List<VolumeView.ReplicaView> replicas = new ArrayList<>();
         for (ReplicaRecord placed : volume.replicas()) {
             long replicaUsed = 0;
@@ -747,13 +876,18 @@ public final class VolumeService implements AutoCloseable {
                 }
             }
             used = Math.max(used, replicaUsed);
-            replicas.add(new VolumeView.ReplicaView(placed.node(), placed.pool(), replicaState, replicaUsed));
+            ResyncProgress p = resyncs.get(placed.node());
+            VolumeView.ResyncView resync = p == null ? null : new VolumeView.ResyncView(p.full(),
+                    Math.round(p.percent() * 10) / 10.0, p.bytesToCheck(), p.bytesChecked(), p.bytesCopied(),
+                    Math.round(p.bytesPerSecond()), p.etaSeconds());
+            replicas.add(new VolumeView.ReplicaView(placed.node(), placed.pool(), replicaState, replicaUsed, resync));
         }
         String source = volume.sourceVolume() == null ? null : volume.sourceVolume() + "/" + volume.sourceSnapshot();
         HostMounts mounts = host;
         HostMounts.View onHost = mounts == null ? HostMounts.View.NONE : mounts.view(volume.name());
         return new VolumeView(volume.name(), volume.id(), volume.sizeBytes(), volume.repl(), volume.cos(), volume.fs(),
-                attachment == null ? "detached" : "attached", attachment == null ? null : attachment.node(), nbd,
+                attachment == null ? "detached" : volume.replicas().stream().allMatch(ReplicaRecord::inSync)
+                        ? "attached" : "degraded", attachment == null ? null : attachment.node(), nbd,
                 volume.epoch(), replicas, used, volume.snapshots().stream().map(SnapshotRecord::name).toList(),
                 volume.labels(), Instant.ofEpochMilli(volume.createdAtMillis()).toString(), source,
                 onHost.device(), onHost.mounts(), onHost.error());
@@ -821,30 +955,6 @@ public final class VolumeService implements AutoCloseable {
         return volume;
     }
 
-    private Replica localReplica(VolumeRecord volume) {
-        for (ReplicaRecord placed : volume.replicas()) {
-            if (!placed.node().equals(config.name())) {
-                continue;
-            }
-            Pool pool = pools.get(placed.pool());
-            if (pool == null) {
-                throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": its replica is in pool "
-                        + placed.pool() + ", which node " + config.name() + " did not open; restart the node with"
-                        + " that pool's --pool");
-            }
-            try {
-                return pool.replica(volume.id());
-            } catch (NoSuchReplicaException e) {
-                throw new ApiException(ErrorCodes.INTERNAL, "volume " + volume.name() + ": its replica is missing"
-                        + " from pool " + pool.dir() + "; see the node log");
-            }
-        }
-        List<String> elsewhere = volume.replicas().stream().map(ReplicaRecord::node).toList();
-        throw ApiException.conflict("volume " + volume.name() + " has no replica on node " + config.name()
-                + " (its replicas are on " + String.join(", ", elsewhere) + "); attach it on one of those nodes"
-                + " (ballast volume attach " + volume.name() + " --node " + elsewhere.getFirst() + ")");
-    }
-
     private Pool pool(String id) {
         Pool pool = pools.get(id);
         if (pool == null) {
@@ -902,14 +1012,27 @@ public final class VolumeService implements AutoCloseable {
         void run() throws IOException;
     }
 
+    private interface IoCall<T> {
+        T call() throws IOException;
+    }
+
     /** Runs a store operation, turning the store's exceptions into API errors. */
     private static void io(IoAction action) {
-        try {
+        io(() -> {
             action.run();
+            return null;
+        });
+    }
+
+    private static <T> T io(IoCall<T> call) {
+        try {
+            return call.call();
         } catch (NoSuchSnapshotException e) {
             throw ApiException.notFound(e.getMessage());
         } catch (PeerUnavailableException e) {
             throw new ApiException(ErrorCodes.UNAVAILABLE, e.getMessage(), e);
+        } catch (io.ballast.replication.TargetClosedException | io.ballast.store.StaleEpochException e) {
+            throw ApiException.conflict(e.getMessage());
         } catch (PoolFullException e) {
             throw new ApiException(ErrorCodes.NO_SPACE, e.getMessage() + "; free space by deleting snapshots or volumes", e);
         } catch (IllegalArgumentException e) {

@@ -10,6 +10,7 @@ import io.ballast.meta.MetaStore;
 import io.ballast.meta.NodeRecord;
 import io.ballast.meta.PoolRecord;
 import io.ballast.replication.peer.PeerClient;
+import io.ballast.replication.PoolReplicaChannels;
 import io.ballast.replication.peer.PoolReplicaControl;
 import io.ballast.store.Pool;
 import java.io.IOException;
@@ -46,12 +47,13 @@ class VolumeServiceTest {
         meta.submit(new Command.RegisterPool(new PoolRecord(pool.id(), "node1", pool.dir().toString(), "low",
                 pool.capacityBytes())));
         NodeConfig config = new NodeConfig(dir, "node1", "127.0.0.1", 1, 2, 3, raftPort, List.of(), Map.of(), null,
-                0, 2, null, null);
+                0, 2, null, null, null);
         peers = new PeerClient();
         nodeApi = new NodeApiClient();
         volumes = new VolumeService(config, meta, Map.of(pool.id(), pool),
-                new ReplicaControls("node1", new PoolReplicaControl("node1", Map.of(pool.id(), pool)), peers), nodeApi,
-                new NodeMetrics(), Clock.systemUTC());
+                new ReplicaControls("node1", new PoolReplicaControl("node1", Map.of(pool.id(), pool)), peers),
+                new Coordinators("node1", meta, new PoolReplicaChannels("node1", Map.of(pool.id(), pool)), peers,
+                        () -> true), nodeApi, new NodeMetrics(), Clock.systemUTC());
     }
 
     @AfterEach

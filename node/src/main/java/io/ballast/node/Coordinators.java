@@ -1,0 +1,253 @@
+package io.ballast.node;
+
+import io.ballast.api.ErrorCodes;
+import io.ballast.meta.ClusterState;
+import io.ballast.meta.Command;
+import io.ballast.meta.CommandResult;
+import io.ballast.meta.MetaStore;
+import io.ballast.meta.MetaUnavailableException;
+import io.ballast.meta.NodeRecord;
+import io.ballast.meta.ReplicaRecord;
+import io.ballast.meta.VolumeRecord;
+import io.ballast.replication.IoObserver;
+import io.ballast.replication.ReplicaChannel;
+import io.ballast.replication.ReplicaChannels;
+import io.ballast.replication.ReplicaState;
+import io.ballast.replication.ReplicaStates;
+import io.ballast.replication.VolumeTarget;
+import io.ballast.replication.peer.PeerClient;
+import io.ballast.store.StaleEpochException;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The volumes this node coordinates: opens a {@link VolumeTarget} over channels to the volume's in-sync
+ * replicas at attach, and keeps bringing its other replicas back in sync while it is attached.
+ *
+ * <p>At attach, an in-sync replica that cannot be opened leaves the in-sync set (committed, with the new
+ * epoch) before the first request; if none can be opened the attach fails. A volume whose previous
+ * coordinator did not detach cleanly (its node died, or this node restarted) is reconciled first, so the
+ * replicas are byte-identical before IO resumes.
+ *
+ * <p>Every {@link #RESYNC_INTERVAL_MILLIS} a controller looks at the metadata for each attached volume: a
+ * replica that is not in sync and whose node is up gets a resync (one per replica at a time, each on its
+ * own virtual thread); replicas the volume no longer has are forgotten.
+ */
+final class Coordinators implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Coordinators.class);
+    static final long RESYNC_INTERVAL_MILLIS = 1_000;
+
+    private final String self;
+    private final MetaStore meta;
+    private final ReplicaChannels local;
+    private final PeerClient peers;
+    private final BooleanSupplier leaseValid;
+    private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
+    /** "volume/node" of the resyncs running now. */
+    private final Set<String> resyncing = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService controller =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("resync-controller").daemon().factory());
+
+    Coordinators(String self, MetaStore meta, ReplicaChannels local, PeerClient peers, BooleanSupplier leaseValid) {
+        this.self = self;
+        this.meta = meta;
+        this.local = local;
+        this.peers = peers;
+        this.leaseValid = leaseValid;
+        controller.scheduleWithFixedDelay(this::resyncStale, RESYNC_INTERVAL_MILLIS, RESYNC_INTERVAL_MILLIS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    VolumeTarget get(String volume) {
+        return targets.get(volume);
+    }
+
+    VolumeTarget remove(String volume) {
+        return targets.remove(volume);
+    }
+
+    Collection<VolumeTarget> all() {
+        return targets.values();
+    }
+
+    /**
+     * Opens the coordinator of {@code volume} for attachment {@code epoch}.
+     *
+     * @param unclean whether the previous coordinator may have had writes in flight (reconcile first)
+     */
+    VolumeTarget open(VolumeRecord volume, long epoch, boolean unclean, ClusterState state, IoObserver observer) {
+        List<ReplicaChannel> opened = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        for (ReplicaRecord replica : volume.replicas()) {
+            if (!replica.inSync()) {
+                continue;
+            }
+            try {
+                opened.add(channel(volume, replica, epoch, state));
+            } catch (StaleEpochException e) {
+                opened.forEach(ReplicaChannel::close);
+                throw ApiException.conflict("volume " + volume.name() + " was attached elsewhere meanwhile: "
+                        + e.getMessage());
+            } catch (IOException | ApiException e) {
+                log.warn("volume {}: in-sync replica on {} cannot be opened: {}", volume.name(), replica.node(),
+                        e.getMessage());
+                failed.add(replica.node() + " (" + e.getMessage() + ")");
+            }
+        }
+        if (opened.isEmpty()) {
+            throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": no in-sync replica can be"
+                    + " reached: " + String.join("; ", failed));
+        }
+        ReplicaStates states = states(volume.name(), epoch);
+        try {
+            // Out of the set before the first request: writes from now on would not reach them.
+            for (ReplicaRecord replica : volume.replicas()) {
+                boolean reached = opened.stream().anyMatch(c -> c.node().equals(replica.node()));
+                if (replica.inSync() && !reached) {
+                    states.commit(replica.node(), ReplicaState.STALE);
+                }
+            }
+        } catch (IOException e) {
+            opened.forEach(ReplicaChannel::close);
+            throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": an unreachable in-sync"
+                    + " replica could not be taken out of the in-sync set: " + e.getMessage(), e);
+        }
+        VolumeTarget target = new VolumeTarget(volume.name(), epoch, volume.sizeBytes(), opened, self, states,
+                leaseValid, observer);
+        volume.replicas().stream().filter(r -> !r.inSync() || opened.stream().noneMatch(c -> c.node().equals(r.node())))
+                .forEach(r -> target.addStale(r.node()));
+        if (unclean) {
+            long started = System.nanoTime();
+            try {
+                long copied = target.reconcile();
+                log.info("volume {}: reconciled {} in-sync replicas after an unclean detach in {} ms; {} bytes copied",
+                        volume.name(), opened.size(), (System.nanoTime() - started) / 1_000_000, copied);
+            } catch (IOException e) {
+                closeQuietly(target);
+                throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": its replicas could not"
+                        + " be reconciled before IO: " + e.getMessage(), e);
+            }
+        }
+        VolumeTarget previous = targets.put(volume.name(), target);
+        if (previous != null && previous != target) {
+            closeQuietly(previous);
+        }
+        return target;
+    }
+
+    /** A channel to one replica, opened with {@code epoch}: in-process if it is here, else over the peer port. */
+    ReplicaChannel channel(VolumeRecord volume, ReplicaRecord replica, long epoch, ClusterState state)
+            throws IOException {
+        if (replica.node().equals(self)) {
+            return local.open(replica.pool(), volume.id(), epoch);
+        }
+        NodeRecord node = state.nodes().get(replica.node());
+        if (node == null) {
+            throw new IOException("node " + replica.node() + " is not a member of the cluster");
+        }
+        if (!node.up()) {
+            throw new IOException("node " + replica.node() + " is down");
+        }
+        return peers.openChannel(new InetSocketAddress(node.address(), node.peerPort()), node.name(), state.clusterId(),
+                replica.pool(), volume.id(), epoch);
+    }
+
+    /** Commits replica state changes for the coordinator of {@code epoch}. */
+    private ReplicaStates states(String volume, long epoch) {
+        return (node, state) -> {
+            String recorded = switch (state) {
+                case IN_SYNC -> ReplicaRecord.IN_SYNC;
+                case RESYNCING -> ReplicaRecord.RESYNCING;
+                case STALE -> ReplicaRecord.STALE;
+            };
+            CommandResult result;
+            try {
+                result = meta.submit(new Command.SetReplicaState(volume, epoch, node, recorded));
+            } catch (MetaUnavailableException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            if (!result.ok()) {
+                if (result.code().equals(CommandResult.CONFLICT) && result.message().contains("is stale")) {
+                    throw new StaleEpochException(result.message());
+                }
+                throw new IOException(result.message());
+            }
+        };
+    }
+
+    /** The controller's round: start a resync for every stale replica whose node is up. */
+    private void resyncStale() {
+        try {
+            ClusterState state = meta.localState();
+            for (VolumeTarget target : targets.values()) {
+                if (!target.isOpen()) {
+                    continue;
+                }
+                VolumeRecord volume = state.volumes().get(target.volume());
+                if (volume == null || volume.attachment() == null || volume.attachment().epoch() != target.epoch()) {
+                    continue; // the metadata has not caught up, or the volume moved on: nothing to decide here
+                }
+                for (String node : target.replicaStates().keySet()) {
+                    if (volume.replicas().stream().noneMatch(r -> r.node().equals(node))) {
+                        target.remove(node); // ha-update dropped it
+                    }
+                }
+                for (ReplicaRecord replica : volume.replicas()) {
+                    target.addStale(replica.node());
+                    NodeRecord node = state.nodes().get(replica.node());
+                    if (node != null && node.up() && target.staleReplicas().contains(replica.node())) {
+                        startResync(target, volume, replica, state);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("resync controller: {}", e.toString());
+        }
+    }
+
+    private void startResync(VolumeTarget target, VolumeRecord volume, ReplicaRecord replica, ClusterState state) {
+        String key = volume.name() + "/" + replica.node();
+        if (!resyncing.add(key)) {
+            return;
+        }
+        Thread.ofVirtual().name("resync-" + key).start(() -> {
+            try {
+                ReplicaChannel channel = channel(volume, replica, target.epoch(), state);
+                log.info("volume {}: resyncing the replica on {}", volume.name(), replica.node());
+                target.resync(channel);
+            } catch (IOException | RuntimeException e) {
+                log.warn("volume {}: resync of the replica on {} failed (retried in {} ms): {}", volume.name(),
+                        replica.node(), RESYNC_INTERVAL_MILLIS, e.getMessage());
+            } finally {
+                resyncing.remove(key);
+            }
+        });
+    }
+
+    private static void closeQuietly(VolumeTarget target) {
+        try {
+            target.close();
+        } catch (IOException e) {
+            log.warn("volume {}: close failed: {}", target.volume(), e.getMessage());
+        }
+    }
+
+    /** Stops the controller; the targets are closed by their owner (detach, shutdown). */
+    @Override
+    public void close() {
+        controller.shutdownNow();
+    }
+}
