@@ -4,8 +4,12 @@ import io.ballast.store.Extent;
 import io.ballast.store.Replica;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A replica in this process, opened for one epoch: what a coordinator uses for the replica on its
@@ -16,12 +20,22 @@ import java.util.concurrent.CompletableFuture;
  * passed the fence is still running when the admission returns. A mutation is applied before its
  * already completed future is returned, so the order the caller issues mutations in, under its own
  * lock, is the order the replica applies them in.
+ *
+ * <p>A replica has one current channel per epoch: opening a new one at the same epoch closes the
+ * previous one and waits for the request it is running. A coordinator reopens a replica (at the same epoch) after its channel died,
+ * to resync it; a request of the dead channel still running on the replica's node must not land
+ * after the resync has copied that region.
  */
 public final class LocalReplicaChannel implements ReplicaChannel {
     private final String node;
     private final Replica replica;
     private final long epoch;
     private volatile boolean closed;
+    /** Requests hold it shared; superseding this channel takes it exclusively, to wait for them. */
+    private final ReentrantReadWriteLock running = new ReentrantReadWriteLock();
+
+    /** The current channel of each open replica (weakly held: a deleted replica goes away). */
+    private static final Map<Replica, LocalReplicaChannel> CURRENT = Collections.synchronizedMap(new WeakHashMap<>());
 
     private LocalReplicaChannel(String node, Replica replica, long epoch) {
         this.node = node;
@@ -36,7 +50,12 @@ public final class LocalReplicaChannel implements ReplicaChannel {
      */
     public static LocalReplicaChannel open(String node, Replica replica, long epoch) throws IOException {
         replica.admitEpoch(epoch);
-        return new LocalReplicaChannel(node, replica, epoch);
+        LocalReplicaChannel channel = new LocalReplicaChannel(node, replica, epoch);
+        LocalReplicaChannel previous = CURRENT.put(replica, channel);
+        if (previous != null && previous.epoch == epoch) {
+            previous.supersede(); // an older epoch's channel is fenced already, and must say so: StaleEpoch
+        }
+        return channel;
     }
 
     @Override
@@ -88,6 +107,14 @@ public final class LocalReplicaChannel implements ReplicaChannel {
     @Override
     public void close() {
         closed = true;
+        CURRENT.remove(replica, this);
+    }
+
+    /** Closes this channel for a newer one of the same replica, once the request it runs is done. */
+    private void supersede() {
+        closed = true;
+        running.writeLock().lock();
+        running.writeLock().unlock();
     }
 
     @Override
@@ -103,6 +130,7 @@ public final class LocalReplicaChannel implements ReplicaChannel {
     }
 
     private <T> CompletableFuture<T> call(Replica.Io<T> io) {
+        running.readLock().lock();
         try {
             if (closed) {
                 throw new TargetClosedException("the channel to replica " + replica.id() + " on node " + node
@@ -111,6 +139,8 @@ public final class LocalReplicaChannel implements ReplicaChannel {
             return CompletableFuture.completedFuture(replica.fenced(epoch, io));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(e);
+        } finally {
+            running.readLock().unlock();
         }
     }
 

@@ -157,4 +157,18 @@ class LocalReplicaChannelTest {
         r.read(offset, buffer);
         return buffer.array();
     }
+
+    @Test
+    void reopeningAtTheSameEpochClosesTheOldChannelButAnOlderEpochsChannelStaysFencedNotClosed() throws Exception {
+        LocalReplicaChannel first = LocalReplicaChannel.open("n1", replica, 1);
+        LocalReplicaChannel second = LocalReplicaChannel.open("n1", replica, 1);
+        // A coordinator reopens a replica at its own epoch after the channel died: the dead one is closed, so
+        // none of its requests can land after a resync through the new one.
+        assertThat(failure(first.write(0, ByteBuffer.allocate(BLOCK), false))).isInstanceOf(TargetClosedException.class);
+        assertThat(second.write(0, ByteBuffer.allocate(BLOCK), false)).isCompleted();
+        LocalReplicaChannel third = LocalReplicaChannel.open("n2", replica, 2);
+        // A channel of an older epoch must learn that it is fenced, not merely closed.
+        assertThat(failure(second.write(0, ByteBuffer.allocate(BLOCK), false))).isExactlyInstanceOf(StaleEpochException.class);
+        third.close();
+    }
 }
