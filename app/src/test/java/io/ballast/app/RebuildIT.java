@@ -1,0 +1,106 @@
+package io.ballast.app;
+
+import static io.ballast.app.ClusterProcesses.await;
+import static io.ballast.app.ClusterProcesses.log;
+import static io.ballast.app.ClusterProcesses.millisSince;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node that stays down past the grace period (shortened to 3 s here, 10 min by default) loses its
+ * replicas: the metadata leader places new ones on other nodes, and the volume's coordinator rebuilds them
+ * from the surviving replica while IO goes on. When the node comes back, its old replica is gone.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class RebuildIT {
+    @TempDir
+    Path tmp;
+
+    @RegisterExtension
+    final ClusterProcesses cluster = new ClusterProcesses();
+
+    @Test
+    void aNodeDownPastTheGracePeriodHasItsReplicaRebuiltOnAnotherNode() {
+        List<DaemonProcess> n = cluster.start(tmp, 4, i -> List.of("--rebuild-grace", "3s"));
+        await("4 nodes up", Duration.ofSeconds(30), () -> cluster.states(n.getFirst()),
+                states -> states.size() == 4 && states.values().stream().allMatch("up"::equals));
+        DaemonProcess node1 = n.get(0);
+        DaemonProcess node2 = n.get(1);
+        ok(cluster.post(node1, "/v1/volumes", Map.of("name", "vol", "size", "128M", "repl", 2,
+                "nodes", List.of("node1", "node2"))), 201);
+        ok(cluster.post(node1, "/v1/volumes/vol/attach", Map.of("node", "node1")), 200);
+        String uri = node1.nbdUri("vol");
+        // Dense data, then the 4 KiB written / 4 KiB hole pattern over another 4 MiB.
+        List<String> commands = new ArrayList<>(List.of("write -P 0x61 0 8M"));
+        for (long off = 16L << 20; off < (20L << 20); off += 8192) {
+            commands.add("write -P 0x62 " + off + " 4k");
+        }
+        commands.add("flush");
+        qemu(uri, commands);
+
+        long killed = System.nanoTime();
+        cluster.kill(node2);
+        qemu(uri, List.of("write -P 0x63 64M 1M", "flush")); // IO goes on with the one replica left
+        JsonNode rebuilt = await("the replica on node2 replaced elsewhere and in sync", Duration.ofSeconds(90),
+                () -> cluster.get(node1, "/v1/volumes/vol").json(),
+                v -> !nodes(v).contains("node2") && nodes(v).size() == 2
+                        && states(v).stream().allMatch("in-sync"::equals));
+        log("node2 killed; its replica rebuilt on %s and in sync %d ms later (grace 3 s, lease %s)",
+                nodes(rebuilt), millisSince(killed), ClusterProcesses.LEASE);
+        assertThat(nodes(rebuilt)).contains("node1").doesNotContain("node2");
+
+        Run.Result verify = new BallastCli(node1).run("volume", "verify", "vol");
+        assertThat(verify.exit()).as("volume verify: %s %s", verify.out(), verify.err()).isZero();
+        List<String> reads = new ArrayList<>(List.of("read -P 0x61 0 8M", "read -P 0x63 64M 1M"));
+        for (long off = 16L << 20; off < (20L << 20); off += 8192) {
+            reads.add("read -P 0x62 " + off + " 4k");
+            reads.add("read -P 0 " + (off + 4096) + " 4k");
+        }
+        qemu(uri, reads);
+
+        // Back after its replica was replaced: it starts, and the volume does not take it back.
+        cluster.startAll(List.of(node2));
+        await("node2 up again", Duration.ofSeconds(30), () -> cluster.states(node1),
+                states -> "up".equals(states.get("node2")));
+        assertThat(nodes(cluster.get(node2, "/v1/volumes/vol").json())).doesNotContain("node2");
+    }
+
+    private static List<String> nodes(JsonNode volume) {
+        List<String> list = new ArrayList<>();
+        volume.get("replicas").forEach(r -> list.add(r.get("node").asText()));
+        return list;
+    }
+
+    private static List<String> states(JsonNode volume) {
+        List<String> list = new ArrayList<>();
+        volume.get("replicas").forEach(r -> list.add(r.get("state").asText()));
+        return list;
+    }
+
+    private static void qemu(String uri, List<String> commands) {
+        List<String> command = new ArrayList<>(List.of("qemu-io", "-f", "raw", uri));
+        for (String c : commands) {
+            command.add("-c");
+            command.add(c);
+        }
+        Run.Result result = Run.run(120, command);
+        assertThat(result.exit()).as("qemu-io %s: %s %s", commands.getFirst(), result.out(), result.err()).isZero();
+        assertThat(result.out() + result.err()).as("qemu-io output").doesNotContain("Pattern verification failed")
+                .doesNotContain("failed");
+    }
+
+    private static ClusterProcesses.Response ok(ClusterProcesses.Response response, int status) {
+        assertThat(response.status()).as("%s", response).isEqualTo(status);
+        return response;
+    }
+}
