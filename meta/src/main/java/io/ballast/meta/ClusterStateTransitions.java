@@ -188,7 +188,12 @@ public final class ClusterStateTransitions {
         }
         require(keepsInSync || v.replicas().stream().noneMatch(ReplicaRecord::inSync),
                 "volume " + v.name() + ": the new replica set keeps none of its in-sync replicas");
-        return ok(s.withVolume(v.withReplicas(c.repl(), c.replicas())));
+        List<ReplicaRecord> next = new ArrayList<>(c.replicas().size());
+        for (ReplicaRecord r : c.replicas()) {
+            next.add(v.replicas().stream().filter(old -> old.node().equals(r.node()) && old.pool().equals(r.pool()))
+                    .findFirst().orElse(r));
+        }
+        return ok(s.withVolume(v.withReplicas(c.repl(), next)));
     }
 
     private static NodeRecord node(ClusterState s, String name) {
@@ -285,6 +290,10 @@ public final class ClusterStateTransitions {
         boolean found = false;
         for (ReplicaRecord r : v.replicas()) {
             if (r.node().equals(c.node())) {
+                if (c.expected() != null && !c.expected().equals(r.state())) {
+                    throw new Rejected(CommandResult.conflict("volume " + v.name() + ": the replica on " + c.node()
+                            + " is " + r.state() + ", not " + c.expected()));
+                }
                 found = true;
                 next.add(new ReplicaRecord(r.node(), r.pool(), c.state()));
             } else {

@@ -72,7 +72,9 @@ public sealed interface Command {
     /**
      * Replaces a volume's replica set and replication factor ({@code volume ha-update}). INVALID unless
      * {@code replicas} has {@code repl} entries on distinct registered nodes, each on a pool of its node,
-     * and at least one of the volume's in-sync replicas stays in-sync.
+     * and at least one of the volume's in-sync replicas stays in-sync. A replica the volume already has keeps
+     * the state it has when the command applies (its coordinator may have changed it since the caller read
+     * it); the states given count for new replicas only.
      */
     record SetReplicas(String volume, int repl, List<ReplicaRecord> replicas) implements Command {
         public SetReplicas {
@@ -114,9 +116,15 @@ public sealed interface Command {
      * the in-sync set when it failed ({@link ReplicaRecord#STALE}), to {@link ReplicaRecord#RESYNCING} while
      * it catches up, and back into the set ({@link ReplicaRecord#IN_SYNC}) once it has. CONFLICT unless the
      * volume is attached with exactly that epoch (a fenced coordinator changes nothing), or when the change
-     * would leave the volume without an in-sync replica; NOT_FOUND for an unknown volume or replica.
+     * would leave the volume without an in-sync replica, or unless the replica is in state {@code expected}
+     * (when given: a change committed late, after a retry timed out, must not undo a later one); NOT_FOUND for
+     * an unknown volume or replica.
      */
-    record SetReplicaState(String volume, long epoch, String node, String state) implements Command {}
+    record SetReplicaState(String volume, long epoch, String node, String state, String expected) implements Command {
+        public SetReplicaState(String volume, long epoch, String node, String state) {
+            this(volume, epoch, node, state, null);
+        }
+    }
 
     /** Records the Raft group's voters and leader, as the leader sees them, for every node to show. */
     record SetMetadataRoles(List<String> voters, String leader) implements Command {

@@ -173,13 +173,20 @@ final class Coordinators implements Closeable {
                 case RESYNCING -> ReplicaRecord.RESYNCING;
                 case STALE -> ReplicaRecord.STALE;
             };
+            // Into the set only from resyncing: if this commit lands late (after a retry timed out and the
+            // replica was given up meanwhile), it must not undo that.
+            String expected = state == ReplicaState.IN_SYNC ? ReplicaRecord.RESYNCING : null;
             CommandResult result;
             try {
-                result = meta.submit(new Command.SetReplicaState(volume, epoch, node, recorded));
+                result = meta.submit(new Command.SetReplicaState(volume, epoch, node, recorded, expected));
             } catch (MetaUnavailableException e) {
                 throw new IOException(e.getMessage(), e);
             }
             if (!result.ok()) {
+                if (state == ReplicaState.STALE && result.code().equals(CommandResult.NOT_FOUND)
+                        && result.message().contains("has no replica on node")) {
+                    return; // the volume no longer has it (ha-update, a rebuild elsewhere): out of the set already
+                }
                 if (result.code().equals(CommandResult.CONFLICT) && result.message().contains("is stale")) {
                     throw new StaleEpochException(result.message());
                 }
@@ -197,8 +204,15 @@ final class Coordinators implements Closeable {
                     continue;
                 }
                 VolumeRecord volume = state.volumes().get(target.volume());
+                if (volume != null && volume.attachment() != null && volume.attachment().epoch() > target.epoch()) {
+                    // Taken over while this node was cut off: it must not serve even reads from its replica.
+                    target.abandon("attached on " + volume.attachment().node() + " with epoch "
+                            + volume.attachment().epoch() + " since");
+                    targets.remove(target.volume(), target);
+                    continue;
+                }
                 if (volume == null || volume.attachment() == null || volume.attachment().epoch() != target.epoch()) {
-                    continue; // the metadata has not caught up, or the volume moved on: nothing to decide here
+                    continue; // the metadata has not caught up yet: nothing to decide
                 }
                 for (String node : target.replicaStates().keySet()) {
                     if (volume.replicas().stream().noneMatch(r -> r.node().equals(node))) {

@@ -343,6 +343,13 @@ public final class VolumeService implements AutoCloseable {
         if (repl < 1 || repl > VolumeSpec.MAX_REPL) {
             throw ApiException.invalid("repl " + repl + " is out of range: use 1, 2 or 3");
         }
+        AttachmentRecord attached = volume(state(), name).attachment();
+        if (attached != null && !attached.node().equals(config.name())) {
+            // The coordinator must drop and add replicas itself, in step with the committed change.
+            NodeRecord owner = upNode(attached.node());
+            return nodeApi.post(owner.name(), owner.address() + ":" + owner.apiPort(), "/v1/volumes/" + encode(name)
+                    + "/ha-update", new io.ballast.api.HaUpdateRequest(repl), VolumeView.class);
+        }
         return locked(name, () -> {
             ClusterState state = state();
             VolumeRecord volume = volume(state, name);
@@ -381,6 +388,13 @@ public final class VolumeService implements AutoCloseable {
             }
             commitOrUndo(new Command.SetReplicas(name, repl, next), () -> undoEverywhere(added, state, "ha-update",
                     (c, r) -> c.delete(r.pool(), volume.id())));
+            VolumeTarget target = coordinators.get(name);
+            if (target != null) {
+                // Before the dropped replicas' files go: the coordinator stops writing to them first, and a
+                // replica added on a node that just lost one is a new, empty one (a full rebuild).
+                dropped.forEach(r -> target.remove(r.node()));
+                added.forEach(r -> target.addStale(r.node()));
+            }
             bestEffortOnEveryReplica(dropped, "drop replica of " + name, (c, r) -> c.delete(r.pool(), volume.id()));
             return inspect(name);
         });

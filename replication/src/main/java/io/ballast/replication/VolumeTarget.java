@@ -60,6 +60,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private static final long REQUEST_TIMEOUT_SECONDS = 120;
     private static final long FULL_REPORT_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final Logger log = LoggerFactory.getLogger(VolumeTarget.class);
+    /** The region range {@link #failed} gets for a failed read: no range, and no trust in the dirty map. */
+    private static final long READ_FAILURE = -2;
 
     private final String volume;
     private final long epoch;
@@ -170,7 +172,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                         throw e;
                     }
                     // A failed replica leaves the set (committed) before the read is tried on another one.
-                    failed(source, e, -1, -1);
+                    failed(source, e, READ_FAILURE, READ_FAILURE);
                 }
             }
         });
@@ -194,15 +196,40 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     @Override
     public void flush() throws IOException {
-        run(IoObserver.Op.FLUSH, 0, () -> {
-            List<Member> targets;
-            List<CompletableFuture<Void>> futures = new ArrayList<>();
-            synchronized (order) {
-                targets = active();
-                targets.forEach(m -> futures.add(m.channel.flush()));
+        run(IoObserver.Op.FLUSH, 0, this::flushActive);
+    }
+
+    /**
+     * Flushes every replica that takes writes. Each flush seals the regions written on that replica since
+     * its previous flush; once it succeeds they are durable there and drop out of what a failure of the
+     * replica must resync.
+     */
+    private void flushActive() throws IOException {
+        List<Member> targets;
+        List<Roaring64Bitmap> sealed = new ArrayList<>();
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        synchronized (order) {
+            targets = active();
+            for (Member m : targets) {
+                sealed.add(m.seal());
+                futures.add(m.channel.flush());
             }
-            settle(targets, futures, -1, -1);
-        });
+        }
+        IOException failure = null;
+        for (int i = 0; i < targets.size(); i++) {
+            Member member = targets.get(i);
+            try {
+                await(futures.get(i));
+                synchronized (order) {
+                    member.flushed(sealed.get(i));
+                }
+            } catch (IOException e) {
+                failure = firstOf(failure, () -> failed(member, e, -1, -1));
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     private void mutate(IoObserver.Op op, long offset, long length, Mutation mutation) throws IOException {
@@ -224,6 +251,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 synchronized (order) {
                     targets = active();
                     for (Member m : targets) {
+                        // Recorded before it is issued: until a flush of this replica succeeds, the write
+                        // may be lost there with its host's page cache, and a resync must look at it.
+                        m.unflushed.getLast().addRange(first, last + 1);
                         futures.add(mutation.issue(m.channel));
                     }
                     for (Member m : members) {
@@ -242,26 +272,52 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     /**
      * Waits for one request on every target. A failed in-sync replica leaves the set (committed) before
      * this returns; the request succeeds if it succeeded on every replica still in the set afterwards.
+     *
+     * <p>A request error (out of range, a full pool) that every replica gave is the caller's error. One that
+     * only some replicas gave is theirs: they no longer hold what the others do, so they leave the set like
+     * any failed replica.
      */
     private void settle(List<Member> targets, List<CompletableFuture<Void>> futures, long first, long last)
             throws IOException {
-        IOException requestError = null;
+        IOException[] errors = new IOException[targets.size()];
+        int requestErrors = 0;
         for (int i = 0; i < targets.size(); i++) {
             try {
                 await(futures.get(i));
             } catch (IOException e) {
-                if (isRequestError(e)) {
-                    // The request itself is wrong (out of range) or cannot be met (a full pool): the same on
-                    // every replica, so it is the caller's error, not a replica's failure.
-                    requestError = e;
-                    continue;
-                }
-                failed(targets.get(i), e, first, last);
+                errors[i] = e;
+                requestErrors += isRequestError(e) ? 1 : 0;
             }
         }
-        if (requestError != null) {
-            throw requestError;
+        if (requestErrors == targets.size() && requestErrors > 0) {
+            throw errors[0];
         }
+        IOException failure = null;
+        for (int i = 0; i < targets.size(); i++) {
+            if (errors[i] != null) {
+                Member member = targets.get(i);
+                IOException cause = errors[i];
+                failure = firstOf(failure, () -> failed(member, cause, first, last));
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Step {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code step}; returns {@code failure}, or the step's failure if there was none before. */
+    private static IOException firstOf(IOException failure, Step step) {
+        try {
+            step.run();
+        } catch (IOException e) {
+            return failure != null ? failure : e;
+        }
+        return failure;
     }
 
     private static boolean isRequestError(IOException e) {
@@ -311,9 +367,12 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             }
             synchronized (order) {
                 member.state = ReplicaState.STALE;
-                // A replica that was in sync missed only what is written from now on; one that was resyncing
-                // may hold any mix, so its next resync compares everything.
-                member.dirty = state == ReplicaState.IN_SYNC ? new Roaring64Bitmap() : null;
+                // A replica that was in sync may lack what was written to it since its last successful flush
+                // (its host's page cache may be gone) and what is written from now on. One that was resyncing
+                // may hold any mix, and a failed read says nothing of where the damage is: their next resync
+                // compares everything.
+                member.dirty = state == ReplicaState.IN_SYNC && first != READ_FAILURE ? member.unflushedRegions()
+                        : null;
                 if (member.dirty != null && first >= 0) {
                     member.dirty.addRange(first, last + 1);
                 }
@@ -397,12 +456,17 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         }
     }
 
-    /** Forgets a replica the volume no longer has (ha-update dropped it). */
+    /**
+     * Forgets a replica the volume no longer has: its removal is committed already (ha-update dropped it,
+     * or the leader replaced it after the grace period), so it goes whatever its state here; but the last
+     * in-sync replica stays, as no committed change can have removed it.
+     */
     public void remove(String node) {
         Member gone = null;
         synchronized (order) {
+            long inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC).count();
             for (Member m : members) {
-                if (m.node.equals(node) && m.state != ReplicaState.IN_SYNC) {
+                if (m.node.equals(node) && (m.state != ReplicaState.IN_SYNC || inSync > 1)) {
                     gone = m;
                 }
             }
@@ -434,11 +498,18 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                             + " is not stale here");
                 }
             }
-            states.commit(member.node, ReplicaState.RESYNCING);
+            try {
+                states.commit(member.node, ReplicaState.RESYNCING);
+            } catch (IOException e) {
+                channel.close();
+                throw e;
+            }
             synchronized (order) {
                 dirty = member.dirty;
                 member.dirty = null; // from now on writes go to it; a failure makes the next resync a full one
                 member.channel = channel;
+                member.unflushed.clear();
+                member.unflushed.addLast(new Roaring64Bitmap());
                 member.progress = new Progress(dirty == null);
                 member.state = ReplicaState.RESYNCING;
             }
@@ -648,20 +719,34 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             boolean wasFenced = fencedBy != null;
             closed = true;
             if (!drained && !wasFenced) {
-                List<Member> targets;
-                List<CompletableFuture<Void>> futures = new ArrayList<>();
-                synchronized (order) {
-                    targets = active();
-                    targets.forEach(m -> futures.add(m.channel.flush()));
-                }
-                settle(targets, futures, -1, -1);
+                flushActive(); // a failure leaves the channels open: a retried close flushes again
                 drained = true;
             }
-            synchronized (order) {
-                members.stream().filter(m -> m.channel != null).forEach(m -> m.channel.close());
-            }
+            closeChannels();
         } finally {
             gate.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Stops serving at once, without a flush: the volume was attached elsewhere since (the metadata shows a
+     * newer epoch), so this node is not its coordinator any more, whether or not a replica said so yet.
+     */
+    public void abandon(String why) {
+        fencedBy = why;
+        closed = true;
+        log.warn("volume {}: epoch {} abandoned: {}", volume, epoch, why);
+        gate.writeLock().lock(); // waits for the requests in flight: each ends within its channel's timeout
+        try {
+            closeChannels();
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    private void closeChannels() {
+        synchronized (order) {
+            members.stream().filter(m -> m.channel != null).forEach(m -> m.channel.close());
         }
     }
 
@@ -754,6 +839,12 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         ReplicaState state;
         /** Regions written while stale, or null when unknown (its next resync compares everything). */
         Roaring64Bitmap dirty;
+        /**
+         * Regions written to it and not yet covered by a successful flush of it, one map per flush issued
+         * (the last one is being filled): a flush covers every write issued before it, so when it succeeds its
+         * map and every older one are dropped.
+         */
+        final java.util.ArrayDeque<Roaring64Bitmap> unflushed = new java.util.ArrayDeque<>(List.of(new Roaring64Bitmap()));
         Progress progress;
 
         Member(String node, ReplicaChannel channel, ReplicaState state, Roaring64Bitmap dirty) {
@@ -761,6 +852,36 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             this.channel = channel;
             this.state = state;
             this.dirty = dirty;
+        }
+
+        /** A flush is issued: the map of the writes it covers is sealed, and a new one starts. */
+        Roaring64Bitmap seal() {
+            Roaring64Bitmap sealed = unflushed.getLast();
+            unflushed.addLast(new Roaring64Bitmap());
+            return sealed;
+        }
+
+        /** The flush that sealed {@code sealed} succeeded: that map and every older one are durable. */
+        void flushed(Roaring64Bitmap sealed) {
+            if (!unflushed.contains(sealed)) {
+                return; // a later flush already dropped it
+            }
+            while (unflushed.getFirst() != sealed) {
+                unflushed.removeFirst();
+            }
+            unflushed.removeFirst();
+            if (unflushed.isEmpty()) {
+                unflushed.addLast(new Roaring64Bitmap());
+            }
+        }
+
+        /** Every region written and not known durable on it. */
+        Roaring64Bitmap unflushedRegions() {
+            Roaring64Bitmap all = new Roaring64Bitmap();
+            unflushed.forEach(all::or);
+            unflushed.clear();
+            unflushed.addLast(new Roaring64Bitmap());
+            return all;
         }
     }
 

@@ -189,4 +189,44 @@ class VolumeTargetTest {
         target.write(0, pattern(3, BLOCK), false);
         target.close();
     }
+
+    @Test
+    void writesNotYetFlushedOnAReplicaThatFailsAreResyncedToo() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        VolumeTarget target = target(1, a, b);
+        target.write(0, pattern(1, BLOCK), false);
+        target.flush(); // region 0 is durable on both
+        target.write(5 * 65536L, pattern(2, BLOCK), false); // acknowledged, not flushed: region 5
+        pools.get(1).close();
+        target.write(9 * 65536L, pattern(3, BLOCK), false); // fails on n2: n2 leaves the set
+        assertThat(commits.log).containsExactly("n2=STALE");
+
+        // n2's host lost its page cache: the unflushed write of region 5 is gone there.
+        Pool reopened = Pool.open(dir.resolve("n2"), 0);
+        pools.set(1, reopened);
+        Replica back = reopened.replica("vol");
+        back.trim(5 * 65536L, BLOCK);
+        back.write(0, pattern(9, BLOCK), false); // and region 0, flushed before, is not looked at: it differs
+
+        target.resync(LocalReplicaChannel.open("n2", back, 1));
+        assertThat(read(back, 5 * 65536L, BLOCK)).as("the unflushed write").isEqualTo(pattern(2, BLOCK).array());
+        assertThat(read(back, 9 * 65536L, BLOCK)).as("the write it missed").isEqualTo(pattern(3, BLOCK).array());
+        assertThat(read(back, 0, BLOCK)).as("a region flushed before the failure is not compared")
+                .isEqualTo(pattern(9, BLOCK).array());
+        target.close();
+    }
+
+    @Test
+    void aPoolFullOnOneReplicaOnlyTakesThatReplicaOutOfTheSet() throws IOException {
+        Replica a = replica("n1");
+        Pool small = Pool.open(dir.resolve("n2"), 256 * 1024);
+        pools.add(small);
+        Replica b = small.create("vol", SIZE);
+        VolumeTarget target = target(1, a, b);
+        target.write(0, pattern(1, 1 << 20), false); // 1 MiB: more than n2's pool holds
+        assertThat(commits.log).containsExactly("n2=STALE");
+        assertThat(read(a, 0, 1 << 20)).isEqualTo(pattern(1, 1 << 20).array());
+        target.close();
+    }
 }
