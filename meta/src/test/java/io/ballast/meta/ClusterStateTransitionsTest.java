@@ -194,6 +194,13 @@ class ClusterStateTransitionsTest {
         assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.IN_SYNC)).ok()).isTrue();
         assertThat(vol("v1").replicas()).allMatch(ReplicaRecord::inSync);
 
+        // Into the set only from resyncing: a late commit of an earlier resync must not undo a later failure.
+        assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.STALE)).ok()).isTrue();
+        CommandResult late = apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.IN_SYNC,
+                ReplicaRecord.RESYNCING));
+        assertThat(late.code()).isEqualTo(CommandResult.CONFLICT);
+        assertThat(late.message()).contains("is stale, not resyncing");
+
         assertThat(apply(new Command.SetReplicaState("v1", 1, "n3", ReplicaRecord.STALE)).code())
                 .isEqualTo(CommandResult.NOT_FOUND);
         assertThat(apply(new Command.SetReplicaState("v1", 1, "n2", "bogus")).code()).isEqualTo(CommandResult.INVALID);
@@ -261,5 +268,26 @@ class ClusterStateTransitionsTest {
         assertThat(MetaJson.read(MetaJson.write(state), ClusterState.class)).isEqualTo(state);
         assertThat(MetaJson.read(MetaJson.write(CommandResult.success(3)), CommandResult.class))
                 .isEqualTo(CommandResult.success(3));
+    }
+
+    @Test
+    void setReplicasKeepsTheCurrentStateOfTheReplicasItKeeps() {
+        apply(new RegisterNode(node("n1")));
+        apply(new Command.JoinNode(node("n2")));
+        apply(new Command.JoinNode(node("n3")));
+        apply(new RegisterPool(pool("p1", "n1")));
+        apply(new RegisterPool(pool("p2", "n2")));
+        apply(new RegisterPool(pool("p3", "n3")));
+        apply(new CreateVolume(volume("v1"))); // n1/p1 and n2/p2, in sync
+        apply(new AttachVolume("v1", "n1", 1));
+        apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.STALE));
+        List<ReplicaRecord> read = vol("v1").replicas(); // what an ha-update read: n2 stale
+        apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.RESYNCING));
+        apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.IN_SYNC)); // the coordinator caught it up
+        List<ReplicaRecord> next = new java.util.ArrayList<>(read);
+        next.add(new ReplicaRecord("n3", "p3", ReplicaRecord.STALE));
+        assertThat(apply(new Command.SetReplicas("v1", 3, next)).ok()).isTrue();
+        assertThat(vol("v1").replicas()).extracting(ReplicaRecord::state)
+                .containsExactly(ReplicaRecord.IN_SYNC, ReplicaRecord.IN_SYNC, ReplicaRecord.STALE);
     }
 }
