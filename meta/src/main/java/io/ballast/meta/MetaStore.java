@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -84,6 +85,8 @@ public final class MetaStore implements Closeable {
     /** Asks one given server for a read index, once: {@link #leaderIndex} retries with a fresh target. */
     private final RaftClient readClient;
     private final Set<RaftPeerId> knownToReadClient = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Every member this node has met, with its address: written to {@link #PEERS_FILE} when it grows. */
+    private final Map<RaftPeerId, RaftPeer> knownPeers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Runs blocking Ratis writes, so that {@link #submit} can give up after its timeout. */
     private final java.util.concurrent.ExecutorService calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     /** The state last fetched from the group, for a node whose own copy does not follow the log. */
@@ -163,6 +166,9 @@ public final class MetaStore implements Closeable {
             if (join != null) {
                 join.members().forEach(m -> contacts.add(RaftPeer.newBuilder().setId(m.name()).setAddress(m.address()).build()));
             }
+            // A node that does not vote has no members in its own log: without the ones it met before, a restart
+            // would know nobody to read the state from.
+            contacts.addAll(readPeers(dir));
             client = RaftClient.newBuilder()
                     .setClientId(ClientId.randomId())
                     .setRaftGroup(RaftGroup.valueOf(groupId, contacts))
@@ -182,6 +188,8 @@ public final class MetaStore implements Closeable {
                     .setRetryPolicy(RetryPolicies.noRetry())
                     .build();
             store = new MetaStore(config, groupId, peer.getId(), server, stateMachine, client, readClient);
+            contacts.forEach(c -> store.knownPeers.put(c.getId(), c));
+            store.writePeers();
             store.awaitCurrent(fresh, join != null);
         } catch (IOException | RuntimeException e) {
             closeQuietly(readClient);
@@ -380,6 +388,8 @@ public final class MetaStore implements Closeable {
         }
         if (!fresh.isEmpty()) {
             readClient.getClientRpc().addRaftPeers(fresh);
+            fresh.forEach(p -> knownPeers.put(p.getId(), p));
+            writePeers();
         }
     }
 
@@ -644,6 +654,42 @@ public final class MetaStore implements Closeable {
             ch.force(true);
         }
         return RaftGroupId.valueOf(uuid);
+    }
+
+    /** The members this node met (one "name address" per line), for a restart of a node that does not vote. */
+    static final String PEERS_FILE = "peers";
+
+    private static List<RaftPeer> readPeers(Path dir) {
+        Path file = dir.resolve(PEERS_FILE);
+        List<RaftPeer> peers = new ArrayList<>();
+        try {
+            if (Files.exists(file)) {
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    String[] parts = line.trim().split(" ");
+                    if (parts.length == 2) {
+                        peers.add(RaftPeer.newBuilder().setId(parts[0]).setAddress(parts[1]).build());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot read {}: {}; starting with the members in the Raft log only", file, e.getMessage());
+        }
+        return peers;
+    }
+
+    /** Best effort: a node that loses the file only forgets whom to ask after a restart as a client. */
+    private synchronized void writePeers() {
+        Path file = config.dir().resolve(PEERS_FILE);
+        Path tmp = config.dir().resolve(PEERS_FILE + ".tmp");
+        StringBuilder text = new StringBuilder();
+        knownPeers.values().stream().sorted(java.util.Comparator.comparing(p -> p.getId().toString()))
+                .forEach(p -> text.append(p.getId()).append(' ').append(p.getAddress()).append('\n'));
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            LOG.warn("cannot write {}: {}", file, e.getMessage());
+        }
     }
 
     static RaftProperties properties(MetaConfig config) {
