@@ -147,7 +147,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         List<ResyncProgress> list = new ArrayList<>();
         synchronized (order) {
             for (Member m : members) {
-                if (m.state == ReplicaState.RESYNCING && m.progress != null) {
+                if (m.state == ReplicaState.RESYNCING && m.progress != null && m.progress.started()) {
                     list.add(m.progress.snapshot(m.node));
                 }
             }
@@ -889,7 +889,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private static final class Progress {
         private final boolean full;
         private final long startNanos = System.nanoTime();
-        private volatile long toCheck;
+        /** -1 until the regions to compare are known. */
+        private volatile long toCheck = -1;
         private volatile long checked;
         private volatile long copied;
 
@@ -899,6 +900,10 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
         void start(long bytes) {
             toCheck = bytes;
+        }
+
+        boolean started() {
+            return toCheck >= 0;
         }
 
         void advance(long bytes, long copiedSoFar) {
