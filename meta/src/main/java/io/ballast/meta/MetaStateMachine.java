@@ -46,6 +46,32 @@ final class MetaStateMachine extends BaseStateMachine {
     static final String QUERY_STATE = "state";
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    /** Told when Ratis shut this division down because the group no longer has this server (see below). */
+    private final Runnable removedFromGroup;
+
+    MetaStateMachine() {
+        this(() -> { });
+    }
+
+    MetaStateMachine(Runnable removedFromGroup) {
+        this.removedFromGroup = removedFromGroup;
+    }
+
+    /**
+     * Ratis calls this with {@code allServer == false} only from a leader election that ended with "this
+     * server is not in the configuration": either its own latest configuration leaves it out, or the
+     * leader answered its vote request with "shut down" (the committed configuration left it out). The
+     * division is then closed for good while the process runs on; {@link MetaStore} replaces it with an
+     * empty one, so that the node can be seated again. ({@code allServer == true} is the whole server closing.)
+     */
+    @Override
+    public void notifyServerShutdown(org.apache.ratis.proto.RaftProtos.RoleInfoProto roleInfo, boolean allServer) {
+        if (!allServer) {
+            LOG.warn("the metadata group shut this node's Raft server down: it is no longer a member (role was {})",
+                    roleInfo.getRole());
+            removedFromGroup.run();
+        }
+    }
     private volatile ClusterState state;
     /** Monitor that readers waiting for an index sleep on; notified after every change of {@link #state}. */
     private final Object applied = new Object();

@@ -25,6 +25,7 @@ import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -80,7 +81,8 @@ public final class MetaStore implements Closeable {
     private final RaftGroupId groupId;
     private final RaftPeerId self;
     private final RaftServer server;
-    private final MetaStateMachine stateMachine;
+    /** The state machine of this node's current division; replaced with it when the division is (see {@link #rejoinAsClient}). */
+    private volatile MetaStateMachine stateMachine;
     private final RaftClient client;
     /** Asks one given server for a read index, once: {@link #leaderIndex} retries with a fresh target. */
     private final RaftClient readClient;
@@ -92,10 +94,18 @@ public final class MetaStore implements Closeable {
     /** The state last fetched from the group, for a node whose own copy does not follow the log. */
     private volatile ClusterState fetched;
     private volatile boolean closed;
+    /** Set when Ratis shut this node's division down because the group left it out; cleared once it is replaced. */
+    private final java.util.concurrent.atomic.AtomicBoolean removedFromGroup;
+    /** One replacement of the division at a time. */
+    private final Object rejoinLock = new Object();
+    /** Since when (System.nanoTime) this leader's membership changes are refused as "already in progress", or 0. */
+    private volatile long reconfigureStuckSince;
 
     private MetaStore(MetaConfig config, RaftGroupId groupId, RaftPeerId self, RaftServer server,
-                      MetaStateMachine stateMachine, RaftClient client, RaftClient readClient) {
+                      MetaStateMachine stateMachine, RaftClient client, RaftClient readClient,
+                      java.util.concurrent.atomic.AtomicBoolean removedFromGroup) {
         this.config = config;
+        this.removedFromGroup = removedFromGroup;
         this.groupId = groupId;
         this.self = self;
         this.server = server;
@@ -138,13 +148,24 @@ public final class MetaStore implements Closeable {
         boolean bootstrap = fresh && !hadGroupId && join == null;
         RaftGroup initial = bootstrap ? RaftGroup.valueOf(groupId, peer) : RaftGroup.valueOf(groupId);
         RaftProperties properties = properties(config);
-        MetaStateMachine stateMachine = new MetaStateMachine();
+        // A removed member's division is closed by Ratis while this process runs on (see rejoinAsClient): the
+        // store is told through its state machine, and the replacement division needs a state machine of its
+        // own (a closed one cannot start again), hence a registry rather than one instance.
+        java.util.concurrent.atomic.AtomicBoolean removed = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<MetaStore> owner = new java.util.concurrent.atomic.AtomicReference<>();
+        Runnable onRemoved = () -> {
+            removed.set(true);
+            MetaStore s = owner.get();
+            if (s != null) {
+                s.rejoinSoon();
+            }
+        };
 
         long started = System.nanoTime();
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(peer.getId())
                 .setGroup(initial)
-                .setStateMachine(stateMachine)
+                .setStateMachineRegistry(gid -> new MetaStateMachine(onRemoved))
                 .setProperties(properties)
                 // RECOVER formats the storage when there is none yet, so first start and restart are one path.
                 .setOption(RaftStorage.StartupOption.RECOVER)
@@ -187,9 +208,14 @@ public final class MetaStore implements Closeable {
                     .setProperties(readProperties)
                     .setRetryPolicy(RetryPolicies.noRetry())
                     .build();
-            store = new MetaStore(config, groupId, peer.getId(), server, stateMachine, client, readClient);
+            store = new MetaStore(config, groupId, peer.getId(), server,
+                    (MetaStateMachine) server.getDivision(groupId).getStateMachine(), client, readClient, removed);
             contacts.forEach(c -> store.knownPeers.put(c.getId(), c));
             store.writePeers();
+            owner.set(store);
+            if (removed.get()) {
+                store.rejoinSoon(); // shut down before the store existed to be told
+            }
             store.awaitCurrent(fresh, join != null);
         } catch (IOException | RuntimeException e) {
             closeQuietly(readClient);
@@ -206,7 +232,7 @@ public final class MetaStore implements Closeable {
         ClusterState state = store.localState();
         LOG.info("metadata store of cluster {} open on {} in {} ms as {}: {} nodes, {} pools, {} volumes, applied index {}",
                 state.clusterId(), peer.getAddress(), (System.nanoTime() - started) / 1_000_000,
-                store.server.getDivision(groupId).getInfo().getCurrentRole(),
+                store.role(),
                 state.nodes().size(), state.pools().size(), state.volumes().size(), state.appliedIndex());
         return store;
     }
@@ -365,6 +391,9 @@ public final class MetaStore implements Closeable {
 
     /** Whether this node's Raft server is a voter in the configuration it knows. */
     private boolean isVoter() {
+        if (removedFromGroup.get()) {
+            return false; // its division is closed, whatever configuration it last knew
+        }
         try {
             return server.getDivision(groupId).getRaftConf().getPeer(self, RaftPeerRole.FOLLOWER) != null;
         } catch (IOException e) {
@@ -451,20 +480,202 @@ public final class MetaStore implements Closeable {
         RaftClientReply reply;
         // A client of its own, aimed at this node: only the leader reconfigures, and the shared client may
         // be pointed at a new voter whose server is still starting, which it would retry until it gave up.
-        List<RaftPeer> peers = new ArrayList<>(raftPeers(target.voters(), RaftPeerRole.FOLLOWER));
-        try (RaftClient admin = RaftClient.newBuilder()
+        try (RaftClient admin = adminClient(raftPeers(target.voters(), RaftPeerRole.FOLLOWER))) {
+            reply = admin.admin().setConfiguration(arguments);
+        } catch (IOException e) {
+            throw reconfigureFailed(target, e);
+        }
+        if (!reply.isSuccess()) {
+            throw reconfigureFailed(target, reply.getException());
+        }
+        reconfigureStuckSince = 0;
+    }
+
+    /**
+     * How long this leader's membership changes may keep failing with "reconfiguration already in progress"
+     * while its configuration is stable before it steps down: far longer than a healthy change takes (a
+     * catch-up of the log to a live node takes a second or two).
+     */
+    private Duration stuckReconfiguration() {
+        return config.submitTimeout().multipliedBy(3);
+    }
+
+    /**
+     * The error for a failed {@link #reconfigure}, after stepping down if an earlier change is stuck.
+     *
+     * <p>Ratis keeps a change that adds voters in a <em>staging</em> phase, in the leader's memory only, until the
+     * new voters have caught up, and refuses every other change meanwhile ("Reconfiguration is already in
+     * progress" with a stable configuration). It gives up on a new voter that did not answer for 3 election
+     * timeouts, but only checks that while its event queue stays empty for a whole election timeout: on a
+     * leader that commits anything at least once a second (node heartbeats do) the check never runs, and a new
+     * voter that only ever answers with errors (its Raft division closed, say) blocks membership forever
+     * (Ratis 3.3.0 LeaderStateImpl.EventProcessor / checkStaging). The remedy Ratis supports is a leader
+     * change: the staging state and its pending request go with the old leadership, the configuration in the
+     * log is unchanged, and the next leader starts afresh.
+     */
+    private MetaUnavailableException reconfigureFailed(Membership target, Throwable cause) {
+        MetaUnavailableException failure = unavailable("membership change to voters " + target.voterNames(), cause);
+        if (!inProgress(cause) || !stableAndCommitted()) {
+            reconfigureStuckSince = 0;
+            return failure;
+        }
+        long now = System.nanoTime();
+        if (reconfigureStuckSince == 0) {
+            reconfigureStuckSince = now;
+        }
+        if (now - reconfigureStuckSince < stuckReconfiguration().toNanos()) {
+            return failure;
+        }
+        reconfigureStuckSince = 0;
+        LOG.warn("metadata membership changes have been refused for {} s because an earlier change is still pending"
+                + " on this leader with the configuration unchanged (a new voter that never caught up); stepping down"
+                + " so that the next leader starts without it", stuckReconfiguration().toSeconds());
+        try (RaftClient admin = adminClient(List.of())) {
+            RaftClientReply reply = admin.admin().transferLeadership(null, config.submitTimeout().toMillis());
+            if (!reply.isSuccess()) {
+                LOG.warn("stepping down failed: {}", rootMessage(reply.getException()));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("stepping down failed: {}", rootMessage(e));
+        }
+        return new MetaUnavailableException(failure.getMessage() + " (stuck for longer than "
+                + stuckReconfiguration().toSeconds() + " s: this leader stepped down to clear it)", failure);
+    }
+
+    private static boolean inProgress(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.ratis.protocol.exceptions.ReconfigurationInProgressException
+                    || (t.getMessage() != null && t.getMessage().contains("Reconfiguration is already in progress"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether this node's configuration is a single (not joint) one, committed: a refusal is then due to staging. */
+    private boolean stableAndCommitted() {
+        try {
+            RaftServer.Division division = server.getDivision(groupId);
+            RaftConfiguration conf = division.getRaftConf();
+            return conf.getPreviousPeers().isEmpty()
+                    && division.getRaftLog().getLastCommittedIndex() >= conf.getLogEntryIndex();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A client of its own for an admin request to this node's server, which must lead. */
+    private RaftClient adminClient(List<RaftPeer> others) {
+        List<RaftPeer> peers = new ArrayList<>(others);
+        if (peers.stream().noneMatch(p -> p.getId().equals(self))) {
+            peers.add(knownPeers.getOrDefault(self, RaftPeer.newBuilder().setId(self)
+                    .setAddress(hostPort(config.address(), config.raftPort())).build()));
+        }
+        return RaftClient.newBuilder()
                 .setClientId(ClientId.randomId())
                 .setRaftGroup(RaftGroup.valueOf(groupId, peers))
                 .setLeaderId(self)
                 .setProperties(properties(config))
                 .setRetryPolicy(RetryPolicies.noRetry())
-                .build()) {
-            reply = admin.admin().setConfiguration(arguments);
-        } catch (IOException e) {
-            throw unavailable("membership change to voters " + target.voterNames(), e);
+                .build();
+    }
+
+    // ---- a member the group removed ----
+
+    /** Called (on a Ratis thread) when the group shut this node's division down; the work is done elsewhere. */
+    private void rejoinSoon() {
+        if (closed) {
+            return;
         }
-        if (!reply.isSuccess()) {
-            throw unavailable("membership change to voters " + target.voterNames(), reply.getException());
+        try {
+            calls.submit(this::rejoinAsClient);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /**
+     * Replaces a division that the group shut down with an empty one, which waits outside the configuration
+     * like a joining node's, so that this node is a client again and can be seated again later.
+     *
+     * <p>Ratis shuts a member's division down for good when a leader election finds it outside the
+     * configuration: a voter removed while it runs (its election after the leader stopped sending to it), or
+     * one removed while it was down and restarted with the old configuration in its log (the leader answers
+     * its vote request with "shut down"). The process runs on with a closed division, which answers every
+     * request with "not in [STARTING, RUNNING]: current state is CLOSED"; a leader that later gives the node
+     * a seat back then waits forever for it to catch up (see {@link #reconfigureFailed}).
+     *
+     * <p>The old log is deleted: a node that does not vote holds nothing the group needs, and when seated
+     * again it is sent the state like any new voter. It is deleted only once the group's state (read from
+     * the other members) no longer records this node as a voter, i.e. once the change that removed it is
+     * committed, so a vote that counts is never forgotten.
+     */
+    private void rejoinAsClient() {
+        synchronized (rejoinLock) {
+            String logged = null;
+            while (!closed && removedFromGroup.get()) {
+                String why;
+                try {
+                    ClusterState current = fetchState(System.nanoTime() + config.submitTimeout().toNanos());
+                    if (current.metadataVoters().contains(self.toString())) {
+                        why = "the group's state still records this node as a voter";
+                    } else {
+                        replaceDivision();
+                        return;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    why = e.getMessage();
+                }
+                if (closed) {
+                    return;
+                }
+                if (!why.equals(logged)) {
+                    LOG.info("waiting to replace the shut-down metadata server of {}: {}", self, why);
+                    logged = why;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return; // closing
+                }
+            }
+        }
+    }
+
+    private void replaceDivision() throws IOException {
+        ClusterState last = localState();
+        synchronized (this) {
+            if (fetched == null || fetched.appliedIndex() < last.appliedIndex()) {
+                fetched = last; // so that localState() does not go back while the new division has no state yet
+            }
+        }
+        RaftClientReply removed = server.groupManagement(GroupManagementRequest.newRemove(ClientId.randomId(), self,
+                0, groupId, true, false));
+        if (!removed.isSuccess()) {
+            throw new IOException("cannot remove the shut-down metadata division: " + rootMessage(removed.getException()));
+        }
+        // Cleared before the new division starts: if the group shuts that one down too, it is replaced again.
+        removedFromGroup.set(false);
+        RaftClientReply added = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(), self,
+                0, RaftGroup.valueOf(groupId), true));
+        if (!added.isSuccess()) {
+            removedFromGroup.set(true);
+            throw new IOException("cannot start an empty metadata division: " + rootMessage(added.getException()));
+        }
+        stateMachine = (MetaStateMachine) server.getDivision(groupId).getStateMachine();
+        LOG.warn("the metadata group removed {}: its Raft server was shut down and is replaced by an empty one, which"
+                + " waits as a client until it is given a seat again", self);
+    }
+
+    /** This node's Raft role, for the log. */
+    private String role() {
+        if (removedFromGroup.get()) {
+            return "a member the group removed (being replaced by a client)";
+        }
+        try {
+            return String.valueOf(server.getDivision(groupId).getInfo().getCurrentRole());
+        } catch (IOException e) {
+            return "(division being replaced)";
         }
     }
 
@@ -569,11 +780,23 @@ public final class MetaStore implements Closeable {
      */
     private void awaitCurrent(boolean fresh, boolean joining) throws IOException {
         long deadline = System.nanoTime() + config.startupTimeout().toNanos();
-        RaftServer.Division division = server.getDivision(groupId);
         String lastError = null;
+        long stoppedSince = 0;
         for (;;) {
-            DivisionInfo info = division.getInfo();
-            if (!info.isAlive()) {
+            // Not an error when the group shut the division down because it left this node out (a voter removed
+            // while it was down, restarting with its old configuration): it is being replaced by an empty one.
+            // Ratis closes the division before it tells the state machine why, hence the grace period.
+            DivisionInfo info;
+            try {
+                info = server.getDivision(groupId).getInfo();
+            } catch (IOException e) {
+                info = null; // between the removal of a shut-down division and the addition of its replacement
+            }
+            if (info == null || info.isAlive() || removedFromGroup.get()) {
+                stoppedSince = 0;
+            } else if (stoppedSince == 0) {
+                stoppedSince = System.nanoTime();
+            } else if (System.nanoTime() - stoppedSince > 2_000_000_000L && !removedFromGroup.get()) {
                 throw new IOException("metadata server of " + config.nodeName() + " stopped during startup ("
                         + info.getLifeCycleState() + "); see the log above for the cause");
             }
