@@ -232,6 +232,13 @@ class ClusterIT {
             assertThat(volumeNames(node)).as("volumes on %s", node.name).contains("via-listener");
         }
 
+        // A node that does not vote has no members in its own Raft log: restarted, it finds them again.
+        cluster.kill(listener);
+        long restarting = System.nanoTime();
+        cluster.startAll(List.of(listener));
+        log("client %s killed and restarted in %d ms", listener.name, millisSince(restarting));
+        assertThat(volumeNames(listener)).as("volumes on the restarted client %s", listener.name).contains("via-listener");
+
         long growing = System.nanoTime();
         cluster.add(n.get(2), List.of(List.of(), List.of()));
         // Bounded generously: on a loaded 2-core host a node that misses its 2 s lease is replaced as a voter
