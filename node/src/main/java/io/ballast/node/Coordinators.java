@@ -187,7 +187,10 @@ final class Coordinators implements Closeable {
                         && result.message().contains("has no replica on node")) {
                     return; // the volume no longer has it (ha-update, a rebuild elsewhere): out of the set already
                 }
-                if (result.code().equals(CommandResult.CONFLICT) && result.message().contains("is stale")) {
+                // Only "epoch N is stale": a refused expected state ("the replica on X is stale, not resyncing")
+                // is not a fence.
+                if (result.code().equals(CommandResult.CONFLICT)
+                        && result.message().contains("epoch " + epoch + " is stale")) {
                     throw new StaleEpochException(result.message());
                 }
                 throw new IOException(result.message());

@@ -893,7 +893,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
         /** The flush that sealed {@code sealed} succeeded: that map and every older one are durable. */
         void flushed(RoaringBitmap sealed) {
-            if (!unflushed.contains(sealed)) {
+            // By identity: RoaringBitmap.equals compares contents, and two empty maps are equal, so contains()
+            // could find a newer map in place of one a later flush already dropped, and empty the queue.
+            if (unflushed.stream().noneMatch(map -> map == sealed)) {
                 return; // a later flush already dropped it
             }
             while (unflushed.getFirst() != sealed) {

@@ -229,4 +229,64 @@ class VolumeTargetTest {
         assertThat(read(a, 0, 1 << 20)).isEqualTo(pattern(1, 1 << 20).array());
         target.close();
     }
+
+    /** A real local channel whose first flush answers only when the test says so. */
+    static final class FirstFlushHeld implements ReplicaChannel {
+        final ReplicaChannel inner;
+        final java.util.concurrent.CompletableFuture<Void> release = new java.util.concurrent.CompletableFuture<>();
+        private boolean held;
+
+        FirstFlushHeld(ReplicaChannel inner) {
+            this.inner = inner;
+        }
+
+        @Override public String node() { return inner.node(); }
+        @Override public long epoch() { return inner.epoch(); }
+        @Override public java.util.concurrent.CompletableFuture<Void> write(long o, ByteBuffer d, boolean f) { return inner.write(o, d, f); }
+        @Override public java.util.concurrent.CompletableFuture<Void> writeZeroes(long o, long l, boolean f) { return inner.writeZeroes(o, l, f); }
+        @Override public java.util.concurrent.CompletableFuture<Void> trim(long o, long l) { return inner.trim(o, l); }
+        @Override public java.util.concurrent.CompletableFuture<Void> read(long o, ByteBuffer d) { return inner.read(o, d); }
+        @Override public java.util.concurrent.CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
+        @Override public java.util.concurrent.CompletableFuture<List<io.ballast.store.Extent>> allocatedExtents() { return inner.allocatedExtents(); }
+        @Override public void close() { inner.close(); }
+
+        synchronized boolean held() {
+            return held;
+        }
+
+        @Override
+        public synchronized java.util.concurrent.CompletableFuture<Void> flush() {
+            java.util.concurrent.CompletableFuture<Void> flushed = inner.flush();
+            if (held) {
+                return flushed;
+            }
+            held = true;
+            return flushed.thenCombine(release, (a, b) -> null);
+        }
+    }
+
+    @Test
+    void flushesThatCompleteOutOfOrderLeaveTheTargetWorking() throws Exception {
+        Replica a = replica("n1");
+        FirstFlushHeld held = new FirstFlushHeld(LocalReplicaChannel.open("n1", a, 1));
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE, List.of(held), "n1", commits, () -> true,
+                IoObserver.NONE);
+        java.util.concurrent.CompletableFuture<Void> first = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                target.flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        while (!held.held()) {
+            Thread.onSpinWait();
+        }
+        target.flush(); // issued second, answered first: it covers the first one's writes too
+        held.release.complete(null);
+        first.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        target.write(0, pattern(1, BLOCK), false);
+        target.flush();
+        assertThat(read(a, 0, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
+        target.close();
+    }
 }
