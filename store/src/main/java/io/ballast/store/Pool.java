@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
  * layers/&lt;layer&gt;.meta          parent layer id (empty for a root), owning replica id
  * replicas/&lt;replica&gt;.properties size, head layer id, snapshot names to layer ids (oldest first),
  *                              the highest attach epoch admitted
+ * replicas/&lt;replica&gt;.activity   the extents its coordinator marked hot ({@link ActivityLog})
  * </pre>
  *
  * Layers form a tree shared by replicas and their clones. Nothing stores reference counts:
@@ -251,6 +252,7 @@ public final class Pool implements Closeable {
                 throw e;
             }
             replicas.remove(replicaId);
+            r.activityLog().delete(); // a leftover is harmless: a new replica of this id starts a log of its own
             Layer head = r.head();
             head.headOf = null;
             List<Layer> named = snapshotLayers(r);
@@ -430,6 +432,8 @@ public final class Pool implements Closeable {
     }
 
     private Replica register(Replica r, Layer base) throws IOException {
+        // Before the manifest: a log a deleted replica of the same id left behind must not be read as this one's.
+        r.activity(ActivityLog.create(activityPath(r.id())));
         Layer head = newLayer(base, r);
         try {
             commit(r, r.sizeBytes(), head, new LinkedHashMap<>());
@@ -631,6 +635,7 @@ public final class Pool implements Closeable {
             Properties m = manifests.get(rid);
             Replica r = new Replica(this, rid, Long.parseLong(m.getProperty("size")), randomSalt());
             r.loaded(m);
+            r.activity(ActivityLog.open(activityPath(rid)));
             byId.put(rid, r);
         }
         // Alive: named by a manifest, or an ancestor of such a layer.
@@ -737,6 +742,10 @@ public final class Pool implements Closeable {
 
     Path manifestPath(String replicaId) {
         return replicasDir.resolve(replicaId + ".properties");
+    }
+
+    private Path activityPath(String replicaId) {
+        return replicasDir.resolve(replicaId + ActivityLog.SUFFIX);
     }
 
     private static void removeTemporaries(Path directory) throws IOException {

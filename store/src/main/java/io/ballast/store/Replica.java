@@ -80,6 +80,8 @@ public final class Replica {
     private final ReentrantLock manifestLock = new ReentrantLock();
     /** The manifest as last written; guarded by manifestLock. */
     private Properties manifest;
+    /** Set by the pool before the replica is published. */
+    private ActivityLog activityLog;
 
     Replica(Pool pool, String id, long size, int salt) {
         this.pool = pool;
@@ -152,6 +154,39 @@ public final class Replica {
         } finally {
             shared.unlock();
         }
+    }
+
+    /** The size of the extents {@link #activeExtents} and {@link #markActivity} count in. */
+    public static int activityExtentBytes() {
+        return ActivityLog.EXTENT_BYTES;
+    }
+
+    /**
+     * The extents of {@link #activityExtentBytes} that this replica's coordinators marked hot and did not
+     * unmark since, sorted: where the replica may differ from the others after a coordinator died. Null
+     * if the log is unknown (a crash tore it), in which case any region may differ.
+     */
+    public long[] activeExtents() throws IOException {
+        ensureOpen();
+        return activityLog.extents();
+    }
+
+    /**
+     * Marks extents hot and unmarks others in the activity log, durably before it returns; with
+     * {@code replace} the log becomes exactly {@code add}. A coordinator marks an extent before it writes
+     * into it (see {@link ActivityLog}).
+     */
+    public void markActivity(boolean replace, long[] add, long[] remove) throws IOException {
+        ensureOpen();
+        activityLog.update(replace, add, remove);
+    }
+
+    void activity(ActivityLog log) {
+        activityLog = log;
+    }
+
+    ActivityLog activityLog() {
+        return activityLog;
     }
 
     /** IO run {@link #fenced}. */
