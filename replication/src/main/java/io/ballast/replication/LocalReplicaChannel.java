@@ -31,6 +31,8 @@ public final class LocalReplicaChannel implements ReplicaChannel {
     private final Replica replica;
     private final long epoch;
     private volatile boolean closed;
+    /** Why a mark of the activity log failed; every later request fails with it. */
+    private volatile IOException broken;
     /** Requests hold it shared; superseding this channel takes it exclusively, to wait for them. */
     private final ReentrantReadWriteLock running = new ReentrantReadWriteLock();
 
@@ -89,6 +91,25 @@ public final class LocalReplicaChannel implements ReplicaChannel {
     }
 
     @Override
+    public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
+        CompletableFuture<Void> done = run(() -> replica.markActivity(replace, add, remove));
+        done.exceptionally(failure -> {
+            if (broken == null) {
+                broken = new IOException("the activity log of replica " + replica.id() + " on node " + node
+                        + " could not be updated, so this channel takes no more requests: " + failure.getMessage(),
+                        failure);
+            }
+            return null;
+        });
+        return done;
+    }
+
+    @Override
+    public CompletableFuture<long[]> activeExtents() {
+        return call(replica::activeExtents);
+    }
+
+    @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         return run(() -> replica.read(offset, dst));
     }
@@ -135,6 +156,9 @@ public final class LocalReplicaChannel implements ReplicaChannel {
             if (closed) {
                 throw new TargetClosedException("the channel to replica " + replica.id() + " on node " + node
                         + " (epoch " + epoch + ") is closed");
+            }
+            if (broken != null) {
+                throw broken;
             }
             return CompletableFuture.completedFuture(replica.fenced(epoch, io));
         } catch (IOException | RuntimeException e) {

@@ -47,6 +47,17 @@ public interface ReplicaChannel extends Closeable {
 
     CompletableFuture<Void> flush();
 
+    /**
+     * Marks extents of the replica's activity log hot and unmarks others ({@code Replica#markActivity});
+     * with {@code replace} the log becomes exactly {@code add}. A mutation: it is applied, durably, before
+     * any mutation issued after it. If it fails, the channel fails every later request, so that no write
+     * lands in an extent whose mark is missing.
+     */
+    CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove);
+
+    /** The extents the replica's activity log has marked, sorted; null if the log is unknown (torn by a crash). */
+    CompletableFuture<long[]> activeExtents();
+
     CompletableFuture<Void> read(long offset, ByteBuffer dst);
 
     /**

@@ -62,6 +62,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private static final Logger log = LoggerFactory.getLogger(VolumeTarget.class);
     /** The region range {@link #failed} gets for a failed read: no range, and no trust in the dirty map. */
     private static final long READ_FAILURE = -2;
+    private static final long[] NO_EXTENTS = new long[0];
 
     private final String volume;
     private final long epoch;
@@ -77,6 +78,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private final Object order = new Object();
     /** Guarded by {@link #order}. */
     private final List<Member> members = new ArrayList<>();
+    /** Guarded by {@link #order}. */
+    private final ActivityTracker activity = new ActivityTracker();
 
     private volatile boolean closed;
     private volatile String fencedBy;
@@ -208,8 +211,10 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         List<Member> targets;
         List<RoaringBitmap> sealed = new ArrayList<>();
         List<CompletableFuture<Void>> futures = new ArrayList<>();
+        long number;
         synchronized (order) {
             targets = active();
+            number = activity.flushIssued();
             for (Member m : targets) {
                 sealed.add(m.seal());
                 futures.add(m.channel.flush());
@@ -229,6 +234,11 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         }
         if (failure != null) {
             throw failure;
+        }
+        synchronized (order) {
+            // Every replica still taking writes has everything issued before this flush durable: the extents
+            // written before it may leave the activity logs.
+            activity.settled(number);
         }
     }
 
@@ -250,11 +260,19 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 List<CompletableFuture<Void>> futures = new ArrayList<>();
                 synchronized (order) {
                     targets = active();
+                    ActivityTracker.Marks marks = activity.writing(offset, length);
+                    // One replica cannot differ from another: the logs matter from two on (a replica that
+                    // joins gets every hot extent marked first, see resync).
+                    boolean marking = marks != null && targets.size() > 1;
                     for (Member m : targets) {
                         // Recorded before it is issued: until a flush of this replica succeeds, the write
                         // may be lost there with its host's page cache, and a resync must look at it.
                         m.unflushed.getLast().add(first, last + 1);
-                        futures.add(mutation.issue(m.channel));
+                        // The mark goes first on the same ordered stream: durable there before the write lands.
+                        CompletableFuture<Void> marked = marking
+                                ? m.channel.markActivity(false, marks.add(), marks.remove()) : null;
+                        CompletableFuture<Void> done = mutation.issue(m.channel);
+                        futures.add(marked == null ? done : marked.thenCombine(done, (a, b) -> null));
                     }
                     for (Member m : members) {
                         if (m.state == ReplicaState.STALE && m.dirty != null) {
@@ -488,6 +506,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     public void resync(ReplicaChannel channel) throws IOException {
         Member member;
         RoaringBitmap dirty;
+        CompletableFuture<Void> joinMark;
         changes.lock();
         try {
             synchronized (order) {
@@ -505,6 +524,13 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 throw e;
             }
             synchronized (order) {
+                // Before any write reaches it, every hot extent is marked in its log, and in the logs of the
+                // replicas already taking writes (not marked while there was only one of them).
+                long[] hot = activity.hot();
+                for (Member m : active()) {
+                    m.channel.markActivity(false, hot, NO_EXTENTS); // a failure fails the next write there
+                }
+                joinMark = channel.markActivity(true, hot, NO_EXTENTS);
                 dirty = member.dirty;
                 member.dirty = null; // from now on writes go to it; a failure makes the next resync a full one
                 member.channel = channel;
@@ -517,6 +543,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             changes.unlock();
         }
         try {
+            await(joinMark);
             Member source = readSource();
             RegionRuns runs = dirty != null ? RegionRuns.of(dirty) : RegionRuns.of(allocated(List.of(source, member)));
             member.progress.start(runs.bytes(sizeBytes));
@@ -581,8 +608,11 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     /**
      * Makes the in-sync replicas byte-identical where they may differ, before the first request: after a
-     * coordinator died, writes it had in flight may have reached some replicas and not others. Regions
-     * that hold data on any replica are compared; the first replica (the local one, if in sync) wins.
+     * coordinator died, writes it had in flight may have reached some replicas and not others, or been
+     * lost with a replica's page cache. Those writes lie in the extents the replicas' activity logs mark,
+     * so the regions of the union of their logs are compared, or, if a log is unknown, every region that
+     * holds data on any replica. The first replica (the local one, if in sync) wins. Then the copies are
+     * flushed and the logs cleared: from here on this coordinator marks what it writes.
      *
      * @return the bytes copied
      */
@@ -592,25 +622,53 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC)
                     .sorted((a, b) -> Boolean.compare(!a.node.equals(localNode), !b.node.equals(localNode))).toList();
         }
-        if (inSync.size() < 2) {
-            return 0;
-        }
         long[] copied = {0};
-        Member reference = inSync.getFirst();
-        compareAll(inSync, (from, to, sums) -> {
-            for (int r = 0; r < sums[0].length; r++) {
-                long at = from + (long) r * REGION_BYTES;
-                for (int i = 1; i < inSync.size(); i++) {
-                    if (sums[i][r] != sums[0][r]) {
-                        copied[0] += copy(reference.channel, inSync.get(i).channel, at, Math.min(REGION_BYTES, to - at));
+        if (inSync.size() > 1) {
+            RegionRuns runs = activeRegions(inSync);
+            Member reference = inSync.getFirst();
+            compare(inSync, runs, (from, to, sums) -> {
+                for (int r = 0; r < sums[0].length; r++) {
+                    long at = from + (long) r * REGION_BYTES;
+                    for (int i = 1; i < inSync.size(); i++) {
+                        if (sums[i][r] != sums[0][r]) {
+                            copied[0] += copy(reference.channel, inSync.get(i).channel, at,
+                                    Math.min(REGION_BYTES, to - at));
+                        }
                     }
                 }
+            });
+            for (Member m : inSync.subList(1, inSync.size())) {
+                await(m.channel.flush());
             }
-        });
-        for (Member m : inSync.subList(1, inSync.size())) {
-            await(m.channel.flush());
+            log.info("volume {}: reconciled {} in-sync replicas: {} bytes compared, {} copied", volume, inSync.size(),
+                    runs.bytes(sizeBytes), copied[0]);
+        }
+        for (Member m : inSync) {
+            await(m.channel.markActivity(true, NO_EXTENTS, NO_EXTENTS));
         }
         return copied[0];
+    }
+
+    /** The regions the replicas' activity logs mark, or every region holding data if a log is unknown. */
+    private RegionRuns activeRegions(List<Member> replicas) throws IOException {
+        List<CompletableFuture<long[]>> asked = new ArrayList<>();
+        replicas.forEach(m -> asked.add(m.channel.activeExtents()));
+        List<Extent> marked = new ArrayList<>();
+        for (int i = 0; i < asked.size(); i++) {
+            long[] extents = await(asked.get(i));
+            if (extents == null) {
+                log.warn("volume {}: the activity log of the replica on {} is damaged; comparing every region that"
+                        + " holds data", volume, replicas.get(i).node);
+                return RegionRuns.of(allocated(replicas));
+            }
+            for (long extent : extents) {
+                long from = extent * ActivityTracker.EXTENT_BYTES;
+                if (from < sizeBytes) {
+                    marked.add(new Extent(from, Math.min(sizeBytes - from, ActivityTracker.EXTENT_BYTES)));
+                }
+            }
+        }
+        return RegionRuns.of(marked);
     }
 
     /** Compares the in-sync replicas region by region (under the region locks, while IO goes on). */
@@ -651,7 +709,11 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     /** Checksums of every member over the regions any of them holds data in, a batch at a time under lock. */
     private void compareAll(List<Member> replicas, Compared action) throws IOException {
-        RegionRuns runs = RegionRuns.of(allocated(replicas));
+        compare(replicas, RegionRuns.of(allocated(replicas)), action);
+    }
+
+    /** Checksums of every member over {@code runs}, a batch at a time under lock. */
+    private void compare(List<Member> replicas, RegionRuns runs, Compared action) throws IOException {
         runs.forEachBatch(BATCH_REGIONS, (first, last) -> {
             long from = first * REGION_BYTES;
             long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
@@ -751,6 +813,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             if (!drained && !wasFenced) {
                 flushActive(); // a failure leaves the channels open: a retried close flushes again
                 drained = true;
+                clearActivityLogs();
             }
             closeChannels();
         } finally {
@@ -771,6 +834,25 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             closeChannels();
         } finally {
             gate.writeLock().unlock();
+        }
+    }
+
+    /**
+     * After the last flush nothing is in flight: the logs are emptied, so the next attach has nothing to
+     * reconcile. A failure only costs that attach a compare of what the logs still mark.
+     */
+    private void clearActivityLogs() {
+        List<Member> targets;
+        synchronized (order) {
+            targets = active();
+        }
+        for (Member m : targets) {
+            try {
+                await(m.channel.markActivity(true, NO_EXTENTS, NO_EXTENTS));
+            } catch (IOException e) {
+                log.warn("volume {}: the activity log of the replica on {} could not be cleared at detach: {}",
+                        volume, m.node, e.getMessage());
+            }
         }
     }
 

@@ -162,15 +162,84 @@ class VolumeTargetTest {
     }
 
     @Test
-    void reconcileMakesDivergedReplicasIdenticalBeforeIo() throws IOException {
+    void reconcileComparesTheExtentsTheActivityLogsMarkAndClearsThem() throws IOException {
         Replica a = replica("n1");
         Replica b = replica("n2");
-        a.write(65536, pattern(1, BLOCK), false); // in flight on one replica only when the coordinator died
+        long extent = Replica.activityExtentBytes();
+        VolumeTarget dead = target(1, a, b);
+        dead.write(65536, pattern(1, BLOCK), false);
+        dead.write(2 * extent + 4096, pattern(2, BLOCK), false);
+        // The coordinator dies: neither flushed nor detached. Its last write reached one replica only, and
+        // the replicas also differ in an extent no coordinator wrote (which the logs cannot know of).
+        dead.abandon("the test killed it");
+        b.write(2 * extent + 4096, pattern(3, BLOCK), false);
+        a.write(3 * extent, pattern(4, BLOCK), false);
+        assertThat(a.activeExtents()).containsExactly(0, 2);
+        assertThat(b.activeExtents()).containsExactly(0, 2);
+        try (VolumeTarget next = target(2, a, b)) {
+            assertThat(next.verify().differing()).isEqualTo(2);
+            assertThat(next.reconcile()).as("only the region in a marked extent").isEqualTo(65536);
+            assertThat(read(b, 2 * extent + 4096, BLOCK)).isEqualTo(pattern(2, BLOCK).array());
+            assertThat(next.verify().differing()).as("the unmarked difference is left to verify").isEqualTo(1);
+            assertThat(a.activeExtents()).isEmpty();
+            assertThat(b.activeExtents()).isEmpty();
+            next.write(3 * extent + 8192, pattern(5, BLOCK), false);
+            assertThat(b.activeExtents()).containsExactly(3);
+        }
+        assertThat(a.activeExtents()).as("a clean detach leaves nothing to reconcile").isEmpty();
+        assertThat(b.activeExtents()).isEmpty();
+    }
+
+    @Test
+    void aDamagedActivityLogMakesReconcileCompareEveryRegionWithData() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        a.write(65536, pattern(1, BLOCK), false);
         b.write(3 * 65536, pattern(2, BLOCK), false);
+        java.nio.file.Files.write(dir.resolve("n2/replicas/vol.activity"), new byte[] {1, 2, 3});
+        pools.get(1).close();
+        Pool reopened = Pool.open(dir.resolve("n2"), 0);
+        pools.set(1, reopened);
+        b = reopened.replica("vol");
+        assertThat(b.activeExtents()).as("unknown").isNull();
         try (VolumeTarget target = target(1, a, b)) {
-            assertThat(target.verify().differing()).isEqualTo(2);
             assertThat(target.reconcile()).isEqualTo(2 * 65536);
             assertThat(target.verify().identical()).isTrue();
+            assertThat(b.activeExtents()).as("replaced: known again").isEmpty();
+        }
+    }
+
+    @Test
+    void aReplicaThatJoinsHasEveryHotExtentMarkedBeforeItsFirstWrite() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        long extent = Replica.activityExtentBytes();
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE, List.of(LocalReplicaChannel.open("n1", a, 1)), "n1",
+                commits, () -> true, IoObserver.NONE);
+        target.write(extent, pattern(1, BLOCK), false); // alone: nothing to mark
+        assertThat(a.activeExtents()).isEmpty();
+        target.addStale("n2");
+        target.resync(LocalReplicaChannel.open("n2", b, 1));
+        assertThat(a.activeExtents()).containsExactly(1);
+        assertThat(b.activeExtents()).containsExactly(1);
+        target.write(extent + 8192, pattern(2, BLOCK), false);
+        target.write(2 * extent, pattern(3, BLOCK), false);
+        assertThat(b.activeExtents()).containsExactly(1, 2);
+        target.abandon("the test killed it");
+    }
+
+    @Test
+    void aMarkThatFailsStopsTheReplicaFromTakingTheWriteAfterIt() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        java.nio.file.Path log = dir.resolve("n2/replicas/vol.activity");
+        java.nio.file.Files.delete(log);
+        java.nio.file.Files.createDirectory(log); // the log cannot be written any more
+        try (VolumeTarget target = target(1, a, b)) {
+            target.write(0, pattern(1, BLOCK), false);
+            assertThat(commits.log).containsExactly("n2=STALE");
+            assertThat(read(b, 0, BLOCK)).as("the write after the failed mark never landed").isEqualTo(new byte[BLOCK]);
+            assertThat(read(a, 0, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
         }
     }
 
@@ -248,6 +317,8 @@ class VolumeTargetTest {
         @Override public java.util.concurrent.CompletableFuture<Void> read(long o, ByteBuffer d) { return inner.read(o, d); }
         @Override public java.util.concurrent.CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
         @Override public java.util.concurrent.CompletableFuture<List<io.ballast.store.Extent>> allocatedExtents() { return inner.allocatedExtents(); }
+        @Override public java.util.concurrent.CompletableFuture<Void> markActivity(boolean r, long[] a, long[] d) { return inner.markActivity(r, a, d); }
+        @Override public java.util.concurrent.CompletableFuture<long[]> activeExtents() { return inner.activeExtents(); }
         @Override public void close() { inner.close(); }
 
         synchronized boolean held() {

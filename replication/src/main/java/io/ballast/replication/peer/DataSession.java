@@ -153,7 +153,8 @@ final class DataSession extends ChannelInboundHandlerAdapter {
             case Wire.WRITE -> payloadBytes >= Long.BYTES + 1;
             case Wire.WRITE_ZEROES -> payloadBytes == 2 * Long.BYTES + 1;
             case Wire.TRIM -> payloadBytes == 2 * Long.BYTES;
-            case Wire.FLUSH, Wire.EXTENTS -> payloadBytes == 0;
+            case Wire.FLUSH, Wire.EXTENTS, Wire.ACTIVE_EXTENTS -> payloadBytes == 0;
+            case Wire.ACTIVITY -> payloadBytes >= 1 + 2 * Integer.BYTES;
             case Wire.READ -> payloadBytes == Long.BYTES + Integer.BYTES;
             case Wire.CHECKSUMS -> payloadBytes == 2 * Long.BYTES + Integer.BYTES;
             default -> throw new PeerProtocolException("unknown message kind " + kind + " in a replica data session");
@@ -218,6 +219,8 @@ final class DataSession extends ChannelInboundHandlerAdapter {
                     case Wire.READ -> read(id, in.readLong(), in.readUnsignedInt());
                     case Wire.CHECKSUMS -> checksums(id, in.readLong(), in.readLong(), in.readInt());
                     case Wire.EXTENTS -> extents(id);
+                    case Wire.ACTIVITY -> activity(id, in);
+                    case Wire.ACTIVE_EXTENTS -> activeExtents(id);
                     default -> throw new IllegalStateException("kind " + request.kind() + " passed checkShape");
                 }
             }
@@ -342,6 +345,55 @@ final class DataSession extends ChannelInboundHandlerAdapter {
                     .writeInt(extents.size());
             for (Extent extent : extents) {
                 frame.writeLong(extent.offset()).writeLong(extent.length());
+            }
+            ctx.writeAndFlush(frame);
+        });
+    }
+
+    private void activity(long id, ByteBuf in) {
+        boolean replace = (in.readByte() & Wire.REPLACE) != 0;
+        long[] add = extentList(in);
+        long[] remove = add == null ? null : extentList(in);
+        if (remove == null || in.isReadable()) {
+            // A mark that is not applied must stop every later write, as a failed one does: the session ends.
+            reply(id, new IllegalArgumentException("an ACTIVITY whose counts do not match its length"));
+            replica.close();
+            ctx.close();
+            return;
+        }
+        answer(id, replica.markActivity(replace, add, remove));
+    }
+
+    /** A u32 count and that many u64s, or null if the payload is too short for them. */
+    private static long[] extentList(ByteBuf in) {
+        if (in.readableBytes() < Integer.BYTES) {
+            return null;
+        }
+        long count = in.readUnsignedInt();
+        if (count * Long.BYTES > in.readableBytes()) {
+            return null;
+        }
+        long[] extents = new long[(int) count];
+        for (int i = 0; i < extents.length; i++) {
+            extents[i] = in.readLong();
+        }
+        return extents;
+    }
+
+    private void activeExtents(long id) {
+        replica.activeExtents().whenComplete((extents, failure) -> {
+            if (failure != null) {
+                reply(id, failure);
+                return;
+            }
+            if (extents == null) {
+                ctx.writeAndFlush(Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES).writeInt(Wire.UNKNOWN_LOG));
+                return;
+            }
+            ByteBuf frame = Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES + extents.length * Long.BYTES)
+                    .writeInt(extents.length);
+            for (long extent : extents) {
+                frame.writeLong(extent);
             }
             ctx.writeAndFlush(frame);
         });

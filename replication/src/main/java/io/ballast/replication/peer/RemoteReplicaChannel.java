@@ -73,6 +73,42 @@ public final class RemoteReplicaChannel implements ReplicaChannel {
         return connection.send(Wire.FLUSH, 0, frame -> {}, DataConnection.NOTHING);
     }
 
+    @Override
+    public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
+        if ((long) add.length + remove.length > Wire.MAX_ACTIVITY_EXTENTS) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("an activity update of "
+                    + (add.length + remove.length) + " extents is more than the " + Wire.MAX_ACTIVITY_EXTENTS
+                    + " one request carries"));
+        }
+        return connection.send(Wire.ACTIVITY, 1 + 2 * Integer.BYTES + (add.length + remove.length) * Long.BYTES,
+                frame -> {
+                    frame.writeByte(replace ? Wire.REPLACE : 0).writeInt(add.length);
+                    for (long extent : add) {
+                        frame.writeLong(extent);
+                    }
+                    frame.writeInt(remove.length);
+                    for (long extent : remove) {
+                        frame.writeLong(extent);
+                    }
+                }, DataConnection.NOTHING);
+    }
+
+    @Override
+    public CompletableFuture<long[]> activeExtents() {
+        return connection.send(Wire.ACTIVE_EXTENTS, 0, frame -> {}, (kind, payload) -> {
+            if (payload.readableBytes() == Integer.BYTES && payload.getInt(payload.readerIndex()) == Wire.UNKNOWN_LOG) {
+                DataConnection.expect(kind, Wire.DATA, true);
+                return null;
+            }
+            int count = countOf(kind, payload, Long.BYTES);
+            long[] extents = new long[count];
+            for (int i = 0; i < count; i++) {
+                extents[i] = payload.readLong();
+            }
+            return extents;
+        });
+    }
+
     /** The reply is copied from the receive buffer into {@code dst}, whose position then is its limit. */
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {

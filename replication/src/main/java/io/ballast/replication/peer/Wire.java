@@ -37,12 +37,15 @@ import java.nio.charset.StandardCharsets;
  *  8 READ           u64 offset, u32 length                           DATA: the bytes
  *  9 CHECKSUMS      u64 offset, u64 length, u32 region bytes         DATA: u32 count, u64[count]
  * 10 EXTENTS        -                                                DATA: u32 count, (u64 offset, u64 length)[count]
+ * 14 ACTIVITY       u8 flags, u32 n, u64 mark[n], u32 m, u64 unmark[m]   OK
+ * 15 ACTIVE_EXTENTS -                                                DATA: u32 count, u64[count]; count
+ *                                                                    0xFFFFFFFF (no entries): the log is unknown
  *
  * 11 OK             -
  * 12 DATA           as above
  * 13 ERROR          u8 code length, code (ASCII, a {@link RemoteErrors} code), message (UTF-8, the rest)
  *
- * flags: bit 0 = FUA (the data is durable when the reply is sent)
+ * flags: bit 0 = FUA (the data is durable when the reply is sent); for ACTIVITY, bit 0 = REPLACE
  * any request may be answered ERROR instead; a refused OPEN is followed by the close
  * </pre>
  *
@@ -54,7 +57,8 @@ import java.nio.charset.StandardCharsets;
  */
 final class Wire {
     static final byte[] MAGIC = "BALLASTP".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    /** 2: ACTIVITY and ACTIVE_EXTENTS. */
+    static final int VERSION = 2;
     static final int PREAMBLE_BYTES = MAGIC.length + Integer.BYTES;
 
     /** After the length field: the kind and the request id. */
@@ -85,13 +89,21 @@ final class Wire {
     static final byte OK = 11;
     static final byte DATA = 12;
     static final byte ERROR = 13;
+    static final byte ACTIVITY = 14;
+    static final byte ACTIVE_EXTENTS = 15;
 
     /** The flag bit of WRITE and WRITE_ZEROES that asks for the data to be durable before the reply. */
     static final int FUA = 1;
+    /** The flag bit of ACTIVITY that makes the log exactly the extents marked. */
+    static final int REPLACE = 1;
+    /** The count of an ACTIVE_EXTENTS reply for a log that is unknown. */
+    static final int UNKNOWN_LOG = -1;
 
     /** The most checksums or extents whose reply fits a frame. */
     static final int MAX_CHECKSUMS = (MAX_DATA_BYTES - Integer.BYTES) / Long.BYTES;
     static final int MAX_EXTENTS = (MAX_DATA_BYTES - Integer.BYTES) / (2 * Long.BYTES);
+    /** The most extents one ACTIVITY marks and unmarks together, or one ACTIVE_EXTENTS reply carries. */
+    static final int MAX_ACTIVITY_EXTENTS = (MAX_DATA_BYTES - 1 - 2 * Integer.BYTES) / Long.BYTES;
 
     /**
      * Unknown properties are ignored so that an older node accepts messages of a newer one

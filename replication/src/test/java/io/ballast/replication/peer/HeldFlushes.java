@@ -89,6 +89,16 @@ final class HeldFlushes implements ReplicaChannels {
             }
 
             @Override
+            public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
+                return channel.markActivity(replace, add, remove);
+            }
+
+            @Override
+            public CompletableFuture<long[]> activeExtents() {
+                return channel.activeExtents();
+            }
+
+            @Override
             public void close() {
                 channel.close();
             }

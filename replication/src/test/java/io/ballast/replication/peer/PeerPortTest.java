@@ -253,7 +253,7 @@ class PeerPortTest {
             out.writeLong(1);
         }));
         // Another version of the protocol.
-        assertClosedAfter(preambleThen(out -> {}, 2));
+        assertClosedAfter(preambleThen(out -> {}, Wire.VERSION + 1));
         // A request that is not JSON gets an error reply; the connection stays open.
         try (Socket socket = connect()) {
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());

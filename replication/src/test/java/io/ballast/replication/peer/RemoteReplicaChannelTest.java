@@ -202,6 +202,58 @@ class RemoteReplicaChannelTest {
     }
 
     @Test
+    void activityMarksAreDurableOnTheReplicaAndAnUnknownLogSaysSo() throws Exception {
+        RemoteReplicaChannel channel = open(1);
+        assertThat(channel.activeExtents().get(10, TimeUnit.SECONDS)).isEmpty();
+        channel.markActivity(false, new long[] {3, 1}, new long[0]).get(10, TimeUnit.SECONDS);
+        channel.markActivity(false, new long[] {7}, new long[] {3}).get(10, TimeUnit.SECONDS);
+        assertThat(channel.activeExtents().get(10, TimeUnit.SECONDS)).containsExactly(1, 7);
+        assertThat(pool.replica("vol").activeExtents()).containsExactly(1, 7);
+        channel.markActivity(true, new long[] {2}, new long[0]).get(10, TimeUnit.SECONDS);
+        assertThat(channel.activeExtents().get(10, TimeUnit.SECONDS)).containsExactly(2);
+
+        // The node restarts with a log a crash tore: the coordinator learns it is unknown.
+        stop();
+        java.nio.file.Files.write(dir.resolve("pool/replicas/vol.activity"), new byte[] {'B', 'A', 'L'});
+        pool = Pool.open(dir.resolve("pool"), 1L << 30);
+        channels = new HeldFlushes(new PoolReplicaChannels(NODE, Map.of(pool.id(), pool)));
+        server = PeerServer.start(new InetSocketAddress("127.0.0.1", 0), () -> CLUSTER,
+                new PoolReplicaControl(NODE, Map.of(pool.id(), pool)), channels);
+        client = new PeerClient(TIMEOUT);
+        RemoteReplicaChannel after = open(2);
+        assertThat(after.activeExtents().get(10, TimeUnit.SECONDS)).isNull();
+        after.markActivity(true, new long[0], new long[0]).get(10, TimeUnit.SECONDS);
+        assertThat(after.activeExtents().get(10, TimeUnit.SECONDS)).isEmpty();
+    }
+
+    @Test
+    void anActivityUpdateWhoseCountsDoNotMatchEndsTheSessionBeforeTheWriteAfterIt() throws Exception {
+        try (Socket socket = connect()) {
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.write(Wire.MAGIC);
+            out.writeInt(Wire.VERSION);
+            frame(out, Wire.OPEN, 1, openJson(1));
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            assertThat(Reply.read(in).kind()).isEqualTo(Wire.OK);
+            ByteBuffer activity = ByteBuffer.allocate(1 + 4 + 8 + 4).put((byte) 0).putInt(5).putLong(0).putInt(0);
+            frame(out, Wire.ACTIVITY, 2, activity.array());
+            ByteBuffer write = ByteBuffer.allocate(9 + BLOCK).putLong(0).put((byte) 0).put(block(9));
+            frame(out, Wire.WRITE, 3, write.array());
+            out.flush();
+            Reply reply = Reply.read(in);
+            assertThat(reply.kind()).isEqualTo(Wire.ERROR);
+            assertThat(reply.payloadText()).contains("counts do not match");
+            while (in.read() != -1) {
+                // the write's reply, if any, is an error: what matters is the data below
+            }
+        }
+        assertThat(pool.replica("vol").activeExtents()).isEmpty();
+        ByteBuffer dst = ByteBuffer.allocate(BLOCK);
+        pool.replica("vol").read(0, dst);
+        assertThat(dst.array()).as("the write after the bad update never landed").isEqualTo(new byte[BLOCK]);
+    }
+
+    @Test
     void aNewerEpochFencesTheOlderChannel() throws Exception {
         RemoteReplicaChannel first = open(1);
         first.write(0, block(1), true).get(10, TimeUnit.SECONDS);
