@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * replicas at attach, and keeps bringing its other replicas back in sync while it is attached.
  *
  * <p>At attach, an in-sync replica that cannot be opened leaves the in-sync set (committed, with the new
- * epoch) before the first request; if none can be opened the attach fails. A volume whose previous
- * coordinator did not detach cleanly (its node died, or this node restarted) is reconciled first, so the
- * replicas are byte-identical before IO resumes.
+ * epoch) before the first request; if none can be opened the attach fails. Before IO resumes the in-sync
+ * replicas are reconciled over the extents their activity logs mark, which is nothing after a clean
+ * detach and what the previous coordinator had in flight when it died, so they are byte-identical.
  *
  * <p>Every {@link #RESYNC_INTERVAL_MILLIS} a controller looks at the metadata for each attached volume: a
  * replica that is not in sync and whose node is up gets a resync (one per replica at a time, each on its
@@ -86,7 +86,8 @@ final class Coordinators implements Closeable {
     /**
      * Opens the coordinator of {@code volume} for attachment {@code epoch}.
      *
-     * @param unclean whether the previous coordinator may have had writes in flight (reconcile first)
+     * @param unclean whether the previous coordinator did not detach cleanly (only for the log: the replicas'
+     *                activity logs say what to reconcile)
      */
     VolumeTarget open(VolumeRecord volume, long epoch, boolean unclean, ClusterState state, IoObserver observer) {
         List<ReplicaChannel> opened = new ArrayList<>();
@@ -129,17 +130,19 @@ final class Coordinators implements Closeable {
                 leaseValid, observer);
         volume.replicas().stream().filter(r -> !r.inSync() || opened.stream().noneMatch(c -> c.node().equals(r.node())))
                 .forEach(r -> target.addStale(r.node()));
-        if (unclean) {
-            long started = System.nanoTime();
-            try {
-                long copied = target.reconcile();
-                log.info("volume {}: reconciled {} in-sync replicas after an unclean detach in {} ms; {} bytes copied",
-                        volume.name(), opened.size(), (System.nanoTime() - started) / 1_000_000, copied);
-            } catch (IOException e) {
-                closeQuietly(target);
-                throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": its replicas could not"
-                        + " be reconciled before IO: " + e.getMessage(), e);
+        // Always: the replicas' activity logs say what may differ, and after a clean detach they are empty.
+        long started = System.nanoTime();
+        try {
+            long copied = target.reconcile();
+            if (unclean || copied > 0) {
+                log.info("volume {}: reconciled {} in-sync replicas{} in {} ms; {} bytes copied", volume.name(),
+                        opened.size(), unclean ? " after an unclean detach" : "",
+                        (System.nanoTime() - started) / 1_000_000, copied);
             }
+        } catch (IOException e) {
+            closeQuietly(target);
+            throw new ApiException(ErrorCodes.UNAVAILABLE, "volume " + volume.name() + ": its replicas could not"
+                    + " be reconciled before IO: " + e.getMessage(), e);
         }
         VolumeTarget previous = targets.put(volume.name(), target);
         if (previous != null && previous != target) {
