@@ -617,11 +617,25 @@ public final class VolumeTarget implements BlockTarget, Closeable {
      * @return the bytes copied
      */
     public long reconcile() throws IOException {
-        List<Member> inSync;
-        synchronized (order) {
-            inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC)
-                    .sorted((a, b) -> Boolean.compare(!a.node.equals(localNode), !b.node.equals(localNode))).toList();
+        for (;;) {
+            List<Member> inSync;
+            synchronized (order) {
+                inSync = members.stream().filter(m -> m.state == ReplicaState.IN_SYNC)
+                        .sorted((a, b) -> Boolean.compare(!a.node.equals(localNode), !b.node.equals(localNode)))
+                        .toList();
+            }
+            try {
+                return reconcile(inSync);
+            } catch (MemberFailure e) {
+                // A replica that fails now (its node died during the takeover) leaves the set, committed, and
+                // the others are reconciled without it; its resync compares everything. If it was the last
+                // in-sync replica the commit is refused and the attach fails.
+                failed(e.member, e.cause(), READ_FAILURE, READ_FAILURE);
+            }
         }
+    }
+
+    private long reconcile(List<Member> inSync) throws IOException {
         long[] copied = {0};
         if (inSync.size() > 1) {
             RegionRuns runs = activeRegions(inSync);
@@ -629,24 +643,58 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             compare(inSync, runs, (from, to, sums) -> {
                 for (int r = 0; r < sums[0].length; r++) {
                     long at = from + (long) r * REGION_BYTES;
+                    int length = (int) Math.min(REGION_BYTES, to - at);
+                    ByteBuffer data = null;
                     for (int i = 1; i < inSync.size(); i++) {
                         if (sums[i][r] != sums[0][r]) {
-                            copied[0] += copy(reference.channel, inSync.get(i).channel, at,
-                                    Math.min(REGION_BYTES, to - at));
+                            if (data == null) {
+                                data = ByteBuffer.allocate(length);
+                                awaitFrom(reference, reference.channel.read(at, data.duplicate()));
+                            }
+                            Member target = inSync.get(i);
+                            awaitFrom(target, target.channel.write(at, data.duplicate(), false));
+                            copied[0] += length;
                         }
                     }
                 }
             });
             for (Member m : inSync.subList(1, inSync.size())) {
-                await(m.channel.flush());
+                awaitFrom(m, m.channel.flush());
             }
             log.info("volume {}: reconciled {} in-sync replicas: {} bytes compared, {} copied", volume, inSync.size(),
                     runs.bytes(sizeBytes), copied[0]);
         }
         for (Member m : inSync) {
-            await(m.channel.markActivity(true, NO_EXTENTS, NO_EXTENTS));
+            awaitFrom(m, m.channel.markActivity(true, NO_EXTENTS, NO_EXTENTS));
         }
         return copied[0];
+    }
+
+    /** A request to one replica failed: the replica, not the operation, is at fault. */
+    private static final class MemberFailure extends IOException {
+        final transient Member member;
+
+        MemberFailure(Member member, IOException cause) {
+            super("the replica on " + member.node + " failed: " + cause.getMessage(), cause);
+            this.member = member;
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
+        }
+
+        IOException cause() {
+            return getCause();
+        }
+    }
+
+    private static <T> T awaitFrom(Member member, CompletableFuture<T> future) throws MemberFailure {
+        try {
+            return await(future);
+        } catch (IOException e) {
+            throw new MemberFailure(member, e);
+        }
     }
 
     /** The regions the replicas' activity logs mark, or every region holding data if a log is unknown. */
@@ -655,7 +703,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         replicas.forEach(m -> asked.add(m.channel.activeExtents()));
         List<Extent> marked = new ArrayList<>();
         for (int i = 0; i < asked.size(); i++) {
-            long[] extents = await(asked.get(i));
+            long[] extents = awaitFrom(replicas.get(i), asked.get(i));
             if (extents == null) {
                 log.warn("volume {}: the activity log of the replica on {} is damaged; comparing every region that"
                         + " holds data", volume, replicas.get(i).node);
@@ -723,7 +771,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 replicas.forEach(m -> asked.add(m.channel.checksums(from, to - from, REGION_BYTES)));
                 long[][] sums = new long[replicas.size()][];
                 for (int i = 0; i < sums.length; i++) {
-                    sums[i] = await(asked.get(i));
+                    sums[i] = awaitFrom(replicas.get(i), asked.get(i));
                 }
                 action.accept(from, to, sums);
             } finally {
@@ -735,7 +783,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private List<Extent> allocated(List<Member> replicas) throws IOException {
         List<Extent> all = new ArrayList<>();
         for (Member m : replicas) {
-            all.addAll(await(m.channel.allocatedExtents()));
+            all.addAll(awaitFrom(m, m.channel.allocatedExtents()));
         }
         return all;
     }
@@ -765,13 +813,6 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             await(write);
         }
         return bytes;
-    }
-
-    private static long copy(ReplicaChannel from, ReplicaChannel to, long offset, long length) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate((int) length);
-        await(from.read(offset, buffer.duplicate()));
-        await(to.write(offset, buffer, false));
-        return length;
     }
 
     // ---- quiesce, close --------------------------------------------------------------------

@@ -191,6 +191,30 @@ class VolumeTargetTest {
     }
 
     @Test
+    void aReplicaThatFailsDuringReconcileLeavesTheSetAndTheOthersAreReconciled() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        Replica c = replica("n3");
+        VolumeTarget dead = target(1, a, b, c);
+        dead.write(65536, pattern(1, BLOCK), false);
+        dead.abandon("the test killed it");
+        b.write(65536, pattern(2, BLOCK), false); // b missed the last write
+        List<ReplicaChannel> channels = new ArrayList<>();
+        channels.add(LocalReplicaChannel.open("n1", a, 2));
+        channels.add(LocalReplicaChannel.open("n2", b, 2));
+        ReplicaChannel third = LocalReplicaChannel.open("n3", c, 2);
+        third.close(); // its node died during the takeover
+        channels.add(third);
+        try (VolumeTarget next = new VolumeTarget("vol", 2, SIZE, channels, "n1", commits, () -> true, IoObserver.NONE)) {
+            assertThat(next.reconcile()).isEqualTo(65536);
+            assertThat(commits.log).containsExactly("n3=STALE");
+            assertThat(next.replicaStates()).containsEntry("n3", ReplicaState.STALE);
+            assertThat(read(b, 65536, BLOCK)).isEqualTo(pattern(1, BLOCK).array());
+            assertThat(next.verify().identical()).isTrue();
+        }
+    }
+
+    @Test
     void aDamagedActivityLogMakesReconcileCompareEveryRegionWithData() throws IOException {
         Replica a = replica("n1");
         Replica b = replica("n2");
