@@ -47,6 +47,12 @@ class RebuildIT {
         }
         commands.add("flush");
         qemu(uri, commands);
+        // A second volume, written and then detached: no coordinator will be there to rebuild it.
+        ok(cluster.post(node1, "/v1/volumes", Map.of("name", "cold", "size", "64M", "repl", 2,
+                "nodes", List.of("node1", "node2"))), 201);
+        ok(cluster.post(node1, "/v1/volumes/cold/attach", Map.of("node", "node1")), 200);
+        qemu(node1.nbdUri("cold"), List.of("write -P 0x71 0 4M", "write -P 0x72 40M 2M", "flush"));
+        ok(cluster.post(node1, "/v1/volumes/cold/detach", Map.of()), 200);
 
         long killed = System.nanoTime();
         cluster.kill(node2);
@@ -67,6 +73,22 @@ class RebuildIT {
             reads.add("read -P 0 " + (off + 4096) + " 4k");
         }
         qemu(uri, reads);
+
+        // The detached volume's replica was replaced too, and rebuilt without an attach.
+        JsonNode cold = await("the detached volume's replica on node2 replaced and rebuilt", Duration.ofSeconds(90),
+                () -> cluster.get(node1, "/v1/volumes/cold").json(),
+                v -> !nodes(v).contains("node2") && nodes(v).size() == 2
+                        && states(v).stream().allMatch("in-sync"::equals));
+        log("detached volume cold: replicas %s in sync %d ms after node2 was killed, attached: %s", nodes(cold),
+                millisSince(killed), cold.path("attachedNode").asText("no"));
+        assertThat(cold.path("attachedNode").isMissingNode() || cold.path("attachedNode").isNull()
+                || cold.path("attachedNode").asText().isEmpty()).as("still detached: %s", cold).isTrue();
+        Run.Result coldVerify = new BallastCli(node1).run("volume", "verify", "cold");
+        assertThat(coldVerify.exit()).as("volume verify cold: %s %s", coldVerify.out(), coldVerify.err()).isZero();
+        String newNode = nodes(cold).stream().filter(name -> !name.equals("node1")).findFirst().orElseThrow();
+        DaemonProcess holder = n.stream().filter(d -> d.name.equals(newNode)).findFirst().orElseThrow();
+        ok(cluster.post(holder, "/v1/volumes/cold/attach", Map.of("node", newNode)), 200);
+        qemu(holder.nbdUri("cold"), List.of("read -P 0x71 0 4M", "read -P 0x72 40M 2M", "read -P 0 4M 36M"));
 
         // Back after its replica was replaced: it starts, and the volume does not take it back.
         cluster.startAll(List.of(node2));

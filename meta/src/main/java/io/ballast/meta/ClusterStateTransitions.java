@@ -61,6 +61,7 @@ public final class ClusterStateTransitions {
                 case SetReplicas c -> setReplicas(state, c);
                 case Command.SetMetadataRoles c -> ok(state.withMetadataRoles(c.voters(), c.leader()));
                 case Command.SetReplicaState c -> setReplicaState(state, c);
+                case Command.TakeEpoch c -> takeEpoch(state, c);
             };
         } catch (Rejected r) {
             applied = new Applied(state, r.result);
@@ -281,10 +282,13 @@ public final class ClusterStateTransitions {
         requireName(c.node(), "node name");
         require(List.of(ReplicaRecord.IN_SYNC, ReplicaRecord.RESYNCING, ReplicaRecord.STALE, ReplicaRecord.FAILED)
                 .contains(c.state()), "volume " + v.name() + ": unknown replica state " + c.state());
-        if (!v.attached() || v.attachment().epoch() != c.epoch()) {
+        // Detached: the latest epoch (TakeEpoch's, or the last coordinator's, closed by now); never 0, which
+        // nobody ever held.
+        long current = v.attached() ? v.attachment().epoch() : v.epoch();
+        if (current != c.epoch() || current == 0) {
             throw new Rejected(CommandResult.conflict("volume " + v.name() + ": epoch " + c.epoch() + " is stale ("
                     + (v.attached() ? "attached on " + v.attachment().node() + " with epoch " + v.attachment().epoch()
-                    : "detached") + ")"));
+                    : "detached, epoch " + v.epoch()) + ")"));
         }
         List<ReplicaRecord> next = new ArrayList<>(v.replicas().size());
         boolean found = false;
@@ -308,6 +312,16 @@ public final class ClusterStateTransitions {
                     + " is its last in-sync replica; it cannot leave the in-sync set"));
         }
         return ok(s.withVolume(v.withReplicas(v.repl(), next)));
+    }
+
+    private static Applied takeEpoch(ClusterState s, Command.TakeEpoch c) {
+        VolumeRecord v = volume(s, c.name());
+        if (v.attached()) {
+            throw new Rejected(CommandResult.conflict("volume " + v.name() + " is attached on node "
+                    + v.attachment().node() + "; its coordinator resyncs its replicas"));
+        }
+        long epoch = v.epoch() + 1;
+        return new Applied(s.withVolume(v.withAttachment(null, epoch)), CommandResult.success(epoch));
     }
 
     private static Applied detachVolume(ClusterState s, DetachVolume c) {

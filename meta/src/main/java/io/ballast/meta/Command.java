@@ -33,6 +33,7 @@ import java.util.Map;
         @JsonSubTypes.Type(value = Command.SetReplicas.class, name = "SetReplicas"),
         @JsonSubTypes.Type(value = Command.SetMetadataRoles.class, name = "SetMetadataRoles"),
         @JsonSubTypes.Type(value = Command.SetReplicaState.class, name = "SetReplicaState"),
+        @JsonSubTypes.Type(value = Command.TakeEpoch.class, name = "TakeEpoch"),
 })
 public sealed interface Command {
 
@@ -108,6 +109,14 @@ public sealed interface Command {
     /** NOT_FOUND; CONFLICT if the volume already has a snapshot of that name. */
     record CreateSnapshot(String volume, SnapshotRecord snapshot) implements Command {}
 
+    /**
+     * Issues a new fencing epoch for a detached volume without attaching it, returned as the result's value:
+     * a node that resyncs the replicas of a detached volume works at an epoch of its own, which fences any
+     * older coordinator and which the next attach exceeds (fencing the resync in turn). CONFLICT while
+     * attached; NOT_FOUND.
+     */
+    record TakeEpoch(String name) implements Command {}
+
     /** NOT_FOUND if the volume or the snapshot does not exist. */
     record DeleteSnapshot(String volume, String name) implements Command {}
 
@@ -115,7 +124,8 @@ public sealed interface Command {
      * The coordinator of attachment {@code epoch} moves the replica on {@code node} to {@code state}: out of
      * the in-sync set when it failed ({@link ReplicaRecord#STALE}), to {@link ReplicaRecord#RESYNCING} while
      * it catches up, and back into the set ({@link ReplicaRecord#IN_SYNC}) once it has. CONFLICT unless the
-     * volume is attached with exactly that epoch (a fenced coordinator changes nothing), or when the change
+     * volume is attached with exactly that epoch, or detached and that epoch is its latest (taken by
+     * {@link TakeEpoch} to resync it): a fenced coordinator changes nothing; or when the change
      * would leave the volume without an in-sync replica, or unless the replica is in state {@code expected}
      * (when given: a change committed late, after a retry timed out, must not undo a later one); NOT_FOUND for
      * an unknown volume or replica.

@@ -209,6 +209,30 @@ class ClusterStateTransitionsTest {
     }
 
     @Test
+    void aDetachedVolumeTakesAnEpochOfItsOwnForAResyncAndTheNextAttachExceedsIt() {
+        apply(new RegisterNode(node("n1")));
+        assertThat(apply(new Command.TakeEpoch("v1")).code()).isEqualTo(CommandResult.NOT_FOUND);
+        apply(new CreateVolume(volume("v1")));
+        assertThat(apply(new AttachVolume("v1", "n1", 1)).value()).isEqualTo(1);
+        assertThat(apply(new Command.TakeEpoch("v1")).code()).as("attached: its coordinator resyncs")
+                .isEqualTo(CommandResult.CONFLICT);
+        apply(new DetachVolume("v1"));
+        assertThat(apply(new Command.TakeEpoch("v1"))).isEqualTo(CommandResult.success(2));
+        assertThat(vol("v1").attached()).isFalse();
+        assertThat(vol("v1").epoch()).isEqualTo(2);
+
+        CommandResult old = apply(new Command.SetReplicaState("v1", 1, "n2", ReplicaRecord.STALE));
+        assertThat(old.code()).isEqualTo(CommandResult.CONFLICT);
+        assertThat(old.message()).contains("epoch 1 is stale").contains("detached, epoch 2");
+        assertThat(apply(new Command.SetReplicaState("v1", 2, "n2", ReplicaRecord.RESYNCING)).ok()).isTrue();
+
+        // An attach fences the resync: its next commit is refused.
+        assertThat(apply(new AttachVolume("v1", "n1", 2)).value()).isEqualTo(3);
+        assertThat(apply(new Command.SetReplicaState("v1", 2, "n2", ReplicaRecord.IN_SYNC)).code())
+                .isEqualTo(CommandResult.CONFLICT);
+    }
+
+    @Test
     void detachIsANoOpWhenDetached() {
         assertThat(apply(new DetachVolume("v1")).code()).isEqualTo(CommandResult.NOT_FOUND);
         apply(new CreateVolume(volume("v1")));

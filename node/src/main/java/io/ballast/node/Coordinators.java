@@ -58,6 +58,13 @@ final class Coordinators implements Closeable {
     private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
     /** "volume/node" of the resyncs running now. */
     private final Set<String> resyncing = ConcurrentHashMap.newKeySet();
+    /** Detached volumes this node resyncs now. */
+    private final Set<String> detachedRunning = ConcurrentHashMap.newKeySet();
+    /** The targets through which this node resyncs detached volumes, once opened. */
+    private final Map<String, VolumeTarget> detached = new ConcurrentHashMap<>();
+    /** Detached volumes whose resync failed here: not tried again before this System.nanoTime(). */
+    private final Map<String, Long> detachedRetry = new ConcurrentHashMap<>();
+    static final long DETACHED_RETRY_NANOS = TimeUnit.SECONDS.toNanos(10);
     private final ScheduledExecutorService controller =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("resync-controller").daemon().factory());
 
@@ -73,6 +80,11 @@ final class Coordinators implements Closeable {
 
     VolumeTarget get(String volume) {
         return targets.get(volume);
+    }
+
+    /** The target through which this node resyncs {@code volume} while it is detached, or null. */
+    VolumeTarget detachedResync(String volume) {
+        return detached.get(volume);
     }
 
     VolumeTarget remove(String volume) {
@@ -205,6 +217,7 @@ final class Coordinators implements Closeable {
     private void resyncStale() {
         try {
             ClusterState state = meta.localState();
+            resyncDetached(state);
             for (VolumeTarget target : targets.values()) {
                 if (!target.isOpen()) {
                     continue;
@@ -236,6 +249,102 @@ final class Coordinators implements Closeable {
         } catch (RuntimeException e) {
             log.warn("resync controller: {}", e.toString());
         }
+    }
+
+    /**
+     * Detached volumes have no coordinator, yet their replicas must not stay out of sync until the next
+     * attach (a replaced replica would leave the volume with one copy fewer for as long as its container is
+     * stopped). The node of the first in-sync replica whose node is up resyncs them: it takes an epoch of
+     * its own (TakeEpoch), which fences any older coordinator, opens a coordinator without a frontend over
+     * the in-sync replicas, reconciles them and resyncs the others; an attach anywhere meanwhile takes a
+     * newer epoch and fences it, and that attach's coordinator finishes the job. Two nodes that both think
+     * they are first fence each other the same way.
+     */
+    private void resyncDetached(ClusterState state) {
+        long now = System.nanoTime();
+        for (VolumeRecord volume : state.volumes().values()) {
+            if (volume.attached() || volume.replicas().stream().allMatch(ReplicaRecord::inSync)) {
+                continue;
+            }
+            String runner = volume.replicas().stream().filter(r -> r.inSync() && up(state, r.node()))
+                    .map(ReplicaRecord::node).findFirst().orElse(null);
+            boolean someToResync = volume.replicas().stream().anyMatch(r -> !r.inSync() && up(state, r.node()));
+            Long retry = detachedRetry.get(volume.name());
+            if (!self.equals(runner) || !someToResync || (retry != null && now - retry < 0)
+                    || !detachedRunning.add(volume.name())) {
+                continue;
+            }
+            Thread.ofVirtual().name("resync-detached-" + volume.name()).start(() -> {
+                try {
+                    resyncDetached(volume);
+                    detachedRetry.remove(volume.name());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("volume {} (detached): resync failed (retried in {} s): {}", volume.name(),
+                            TimeUnit.NANOSECONDS.toSeconds(DETACHED_RETRY_NANOS), e.getMessage());
+                    detachedRetry.put(volume.name(), System.nanoTime() + DETACHED_RETRY_NANOS);
+                } finally {
+                    detached.remove(volume.name());
+                    detachedRunning.remove(volume.name());
+                }
+            });
+        }
+    }
+
+    private void resyncDetached(VolumeRecord volume) throws IOException {
+        CommandResult taken;
+        try {
+            taken = meta.submit(new Command.TakeEpoch(volume.name()));
+        } catch (MetaUnavailableException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        if (!taken.ok()) {
+            log.debug("volume {}: no epoch for a detached resync: {}", volume.name(), taken.message());
+            return; // attached meanwhile: its coordinator resyncs
+        }
+        long epoch = taken.value();
+        ClusterState state = meta.localState();
+        List<ReplicaChannel> opened = new ArrayList<>();
+        try {
+            for (ReplicaRecord replica : volume.replicas()) {
+                if (replica.inSync()) {
+                    opened.add(channel(volume, replica, epoch, state));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            opened.forEach(ReplicaChannel::close);
+            throw e;
+        }
+        VolumeTarget target = new VolumeTarget(volume.name(), epoch, volume.sizeBytes(), opened, self,
+                states(volume.name(), epoch), leaseValid, IoObserver.NONE);
+        detached.put(volume.name(), target);
+        log.info("volume {} (detached): resyncing its replicas at epoch {}", volume.name(), epoch);
+        try {
+            target.reconcile();
+            List<String> failed = new ArrayList<>();
+            for (ReplicaRecord replica : volume.replicas()) {
+                if (!replica.inSync() && up(state, replica.node())) {
+                    target.addStale(replica.node());
+                    try {
+                        target.resync(channel(volume, replica, epoch, state));
+                    } catch (IOException | RuntimeException e) {
+                        if (!target.isOpen()) {
+                            throw e; // fenced: attached meanwhile
+                        }
+                        failed.add(replica.node() + ": " + e.getMessage());
+                    }
+                }
+            }
+            if (!failed.isEmpty()) {
+                throw new IOException("the replicas on " + String.join("; ", failed));
+            }
+        } finally {
+            closeQuietly(target);
+        }
+    }
+
+    private static boolean up(ClusterState state, String node) {
+        NodeRecord record = state.nodes().get(node);
+        return record != null && record.up();
     }
 
     private void startResync(VolumeTarget target, VolumeRecord volume, ReplicaRecord replica, ClusterState state) {

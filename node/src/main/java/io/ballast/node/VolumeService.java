@@ -861,7 +861,7 @@ public final class VolumeService implements AutoCloseable {
         }
         long used = 0;
         VolumeTarget target = attachment != null && attachment.node().equals(config.name())
-                ? coordinators.get(volume.name()) : null;
+                ? coordinators.get(volume.name()) : attachment == null ? coordinators.detachedResync(volume.name()) : null;
         Map<String, ResyncProgress> resyncs = new java.util.HashMap<>();
         if (target != null) {
             target.progress().forEach(p -> resyncs.put(p.node(), p));
