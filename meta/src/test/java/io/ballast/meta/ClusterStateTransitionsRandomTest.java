@@ -75,6 +75,15 @@ class ClusterStateTransitionsRandomTest {
                 assertThat(result.value()).isEqualTo(v.epoch()).isEqualTo(v.attachment().epoch());
             }
 
+            if (command instanceof Command.TakeEpoch(String name) && state.volumes().containsKey(name)) {
+                VolumeRecord before = state.volumes().get(name);
+                assertThat(result.ok()).as("TakeEpoch on %s, attached: %s", name, before.attached())
+                        .isEqualTo(!before.attached());
+                if (result.ok()) {
+                    assertThat(result.value()).isEqualTo(before.epoch() + 1).isEqualTo(next.volumes().get(name).epoch());
+                    assertThat(next.volumes().get(name).attached()).isFalse();
+                }
+            }
             for (VolumeRecord v : next.volumes().values()) {
                 // Epochs only increase, and an attachment always holds the latest one.
                 long previous = highestEpoch.getOrDefault(v.id(), 0L);
@@ -101,7 +110,7 @@ class ClusterStateTransitionsRandomTest {
     private static Command randomCommand(Random r, long index) {
         String node = pick(r, NODES);
         String volume = pick(r, VOLUMES);
-        return switch (r.nextInt(10)) {
+        return switch (r.nextInt(11)) {
             case 0 -> new RegisterNode(Fixtures.node(node));
             case 1 -> new Heartbeat(node, r.nextInt(1_000));
             case 2, 3 -> new CreateVolume(withId(Fixtures.volume(volume), "id-" + index));
@@ -109,6 +118,7 @@ class ClusterStateTransitionsRandomTest {
             case 5 -> new ResizeVolume(volume, (1L << 30) + r.nextInt(3) - 1);
             case 6, 7 -> new AttachVolume(volume, node, r.nextInt(1_000));
             case 8 -> new DetachVolume(volume);
+            case 9 -> new Command.TakeEpoch(volume);
             default -> r.nextBoolean()
                     ? new CreateSnapshot(volume, new SnapshotRecord("s" + r.nextInt(3), r.nextInt(1_000)))
                     : new DeleteSnapshot(volume, "s" + r.nextInt(3));
