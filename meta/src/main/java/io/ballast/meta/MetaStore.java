@@ -67,6 +67,8 @@ public final class MetaStore implements Closeable {
     static final String RAFT_DIR = "raft";
     /** One try at a read index; a healthy leader answers within milliseconds, an election takes ~1 s. */
     private static final Duration READ_ATTEMPT = Duration.ofSeconds(2);
+    /** One attempt of a write, before it is sent again (to the leader the client knows of by then). */
+    private static final Duration WRITE_ATTEMPT = Duration.ofSeconds(2);
     /** How long a voter waits for its own copy before it fetches the state instead (it may have been dropped). */
     private static final Duration VOTER_CATCH_UP = Duration.ofSeconds(1);
 
@@ -190,10 +192,17 @@ public final class MetaStore implements Closeable {
             // A node that does not vote has no members in its own log: without the ones it met before, a restart
             // would know nobody to read the state from.
             contacts.addAll(readPeers(dir));
+            // An attempt sent to a leader that is paused (SIGSTOP, a VM frozen) gets no answer at all, not a
+            // NotLeaderException: without a short attempt timeout the whole submit timeout went to it, and
+            // the new leader's own first writes (marking that node down) waited 10 s. A retry carries the same
+            // call id, so a write that was slow rather than lost is applied once (the leader's retry cache).
+            RaftProperties writeProperties = properties(config);
+            RaftClientConfigKeys.Rpc.setRequestTimeout(writeProperties,
+                    TimeDuration.valueOf(WRITE_ATTEMPT.toMillis(), TimeUnit.MILLISECONDS));
             client = RaftClient.newBuilder()
                     .setClientId(ClientId.randomId())
                     .setRaftGroup(RaftGroup.valueOf(groupId, contacts))
-                    .setProperties(properties)
+                    .setProperties(writeProperties)
                     // Bounded retries (e.g. while a leader is being elected); submit() bounds the total wait anyway,
                     // and an unbounded policy would leave requests retrying in the background forever.
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
