@@ -25,11 +25,21 @@ final class RegionRuns {
 
     /** The regions that overlap any of {@code extents} (in any order, overlapping or not). */
     static RegionRuns of(List<Extent> extents) {
+        return new RegionRuns(regionsOf(extents));
+    }
+
+    /** The indexes of the regions that overlap any of {@code extents}. */
+    static RoaringBitmap regionsOf(List<Extent> extents) {
         RoaringBitmap regions = new RoaringBitmap();
         for (Extent e : extents) {
             regions.add(e.offset() / VolumeTarget.REGION_BYTES, (e.end() - 1) / VolumeTarget.REGION_BYTES + 1);
         }
-        return new RegionRuns(regions);
+        return regions;
+    }
+
+    /** The regions in this set or in {@code other}. */
+    RegionRuns or(RegionRuns other) {
+        return new RegionRuns(RoaringBitmap.or(regions, other.regions));
     }
 
     /** The bytes these regions cover in a volume of {@code sizeBytes} (its last region may be short). */

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
@@ -55,6 +56,10 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     public static final int REGION_BYTES = 64 * 1024;
     /** Regions compared and copied under one exclusive lock: small enough to keep writers' waits short. */
     private static final int BATCH_REGIONS = 64;
+    /** Batches of a resync in progress at once, so that reading, sending and writing overlap. */
+    private static final int RESYNC_WINDOW = 4;
+    /** The largest read and write a resync copies with. */
+    private static final int COPY_BYTES = 1 << 20;
     private static final long CLOSE_DRAIN_SECONDS = 30;
     /** Longer than any channel's own timeout: a channel fails a request itself; this only guards against bugs. */
     private static final long REQUEST_TIMEOUT_SECONDS = 120;
@@ -544,31 +549,25 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         }
         try {
             await(joinMark);
+            // Writes issued before the join went to the other replicas only, and some may still be in flight:
+            // wait for them, so that the extents read next include their blocks (later ones are mirrored).
+            lockGate();
+            gate.writeLock().unlock();
             Member source = readSource();
-            RegionRuns runs = dirty != null ? RegionRuns.of(dirty) : RegionRuns.of(allocated(List.of(source, member)));
+            CompletableFuture<List<Extent>> targetAsked = channel.allocatedExtents();
+            List<Extent> sourceExtents = await(source.channel.allocatedExtents());
+            RoaringBitmap targetHolds = RegionRuns.regionsOf(await(targetAsked));
+            RegionRuns runs = dirty != null ? RegionRuns.of(dirty)
+                    : RegionRuns.of(sourceExtents).or(RegionRuns.of(targetHolds));
             member.progress.start(runs.bytes(sizeBytes));
-            long[] copied = {0};
-            runs.forEachBatch(BATCH_REGIONS, (first, last) -> {
-                long from = first * REGION_BYTES;
-                long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
-                regions.lockExclusive(first, last);
-                try {
-                    CompletableFuture<long[]> asked = channel.checksums(from, to - from, REGION_BYTES);
-                    long[] want = await(source.channel.checksums(from, to - from, REGION_BYTES));
-                    long[] have = await(asked);
-                    List<long[]> differing = new ArrayList<>();
-                    for (int i = 0; i < want.length; i++) {
-                        if (want[i] != have[i]) {
-                            long at = from + (long) i * REGION_BYTES;
-                            differing.add(new long[] {at, Math.min(REGION_BYTES, to - at)});
-                        }
-                    }
-                    copied[0] += copyAll(source.channel, channel, differing);
-                } finally {
-                    regions.unlockExclusive(first, last);
-                }
-                member.progress.advance(to - from, copied[0]);
-            });
+            AtomicLong copied = new AtomicLong();
+            Window window = new Window(RESYNC_WINDOW);
+            runs.forEachBatch(BATCH_REGIONS, (first, last) -> window.submit(() -> {
+                long bytes = resyncBatch(source, channel, first, last, sourceExtents, targetHolds);
+                member.progress.advance(Math.min(sizeBytes, (last + 1) * REGION_BYTES) - first * REGION_BYTES,
+                        copied.addAndGet(bytes));
+            }));
+            window.finish();
             await(channel.flush());
             changes.lock();
             try {
@@ -587,7 +586,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 changes.unlock();
             }
             log.info("volume {}: replica on {} is in sync again; {} bytes compared, {} copied", volume, member.node,
-                    runs.bytes(sizeBytes), copied[0]);
+                    runs.bytes(sizeBytes), copied.get());
         } catch (IOException | RuntimeException e) {
             boolean mine;
             synchronized (order) {
@@ -603,6 +602,126 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             }
             channel.close();
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes regions first..last of the replica behind {@code target} equal to {@code source}'s, under their
+     * exclusive locks (no write to them is in flight meanwhile). Where the target held nothing when the
+     * resync started, the source's data is copied as it is, extent by extent, without comparing: whatever
+     * either replica got since was mirrored to both. Elsewhere the regions are compared by checksum and
+     * those that differ are copied whole.
+     *
+     * @return the bytes copied
+     */
+    private long resyncBatch(Member source, ReplicaChannel target, long first, long last, List<Extent> sourceExtents,
+                             RoaringBitmap targetHolds) throws IOException {
+        long from = first * REGION_BYTES;
+        long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
+        regions.lockExclusive(first, last);
+        try {
+            List<long[]> ranges = new ArrayList<>();
+            if (!targetHolds.intersects(first, last + 1)) {
+                addExtents(ranges, sourceExtents, from, to);
+            } else {
+                CompletableFuture<long[]> asked = target.checksums(from, to - from, REGION_BYTES);
+                long[] want = await(source.channel.checksums(from, to - from, REGION_BYTES));
+                long[] have = await(asked);
+                for (int i = 0; i < want.length; i++) {
+                    long at = from + (long) i * REGION_BYTES;
+                    long end = Math.min(at + REGION_BYTES, to);
+                    if (!targetHolds.contains((int) (first + i))) {
+                        addExtents(ranges, sourceExtents, at, end);
+                    } else if (want[i] != have[i]) {
+                        ranges.add(new long[] {at, end - at});
+                    }
+                }
+            }
+            return copyAll(source.channel, target, coalesce(ranges));
+        } finally {
+            regions.unlockExclusive(first, last);
+        }
+    }
+
+    /** Adds the parts of {@code extents} (sorted, not overlapping) inside [from, to) to {@code ranges}. */
+    private static void addExtents(List<long[]> ranges, List<Extent> extents, long from, long to) {
+        int low = 0;
+        int high = extents.size();
+        while (low < high) { // the first extent that ends after from
+            int mid = (low + high) >>> 1;
+            if (extents.get(mid).end() <= from) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        for (int i = low; i < extents.size() && extents.get(i).offset() < to; i++) {
+            long start = Math.max(from, extents.get(i).offset());
+            long end = Math.min(to, extents.get(i).end());
+            ranges.add(new long[] {start, end - start});
+        }
+    }
+
+    /** Joins touching ranges (in ascending order) into requests of at most {@link #COPY_BYTES}. */
+    private static List<long[]> coalesce(List<long[]> ranges) {
+        List<long[]> joined = new ArrayList<>();
+        for (long[] range : ranges) {
+            long[] lastRange = joined.isEmpty() ? null : joined.getLast();
+            if (lastRange != null && lastRange[0] + lastRange[1] == range[0] && lastRange[1] + range[1] <= COPY_BYTES) {
+                lastRange[1] += range[1];
+            } else {
+                joined.add(range.clone());
+            }
+        }
+        return joined;
+    }
+
+    /** Runs steps on virtual threads, at most {@code width} at a time; a failure stops the ones not started. */
+    private final class Window {
+        private final int width;
+        private final java.util.concurrent.Semaphore slots;
+        private final java.util.concurrent.atomic.AtomicReference<Exception> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        Window(int width) {
+            this.width = width;
+            this.slots = new java.util.concurrent.Semaphore(width);
+        }
+
+        void submit(Step step) throws IOException {
+            acquire(1);
+            if (failure.get() != null) {
+                slots.release();
+                finish(); // the steps still running end first: they hold region locks
+            }
+            Thread.ofVirtual().name("resync-" + volume).start(() -> {
+                try {
+                    step.run();
+                } catch (IOException | RuntimeException e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    slots.release();
+                }
+            });
+        }
+
+        /** Waits for every step; throws the first failure. */
+        void finish() throws IOException {
+            acquire(width);
+            slots.release(width);
+            Exception e = failure.get();
+            if (e != null) {
+                throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+            }
+        }
+
+        private void acquire(int permits) throws IOException {
+            try {
+                slots.acquire(permits);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted during the resync of volume " + volume);
+            }
         }
     }
 
@@ -1061,9 +1180,10 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             return toCheck >= 0;
         }
 
-        void advance(long bytes, long copiedSoFar) {
+        /** From the resync's batches, several at once. */
+        synchronized void advance(long bytes, long copiedSoFar) {
             checked += bytes;
-            copied = copiedSoFar;
+            copied = Math.max(copied, copiedSoFar);
         }
 
         ResyncProgress snapshot(String node) {

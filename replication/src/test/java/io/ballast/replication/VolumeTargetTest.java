@@ -268,6 +268,61 @@ class VolumeTargetTest {
     }
 
     @Test
+    void aRebuildUnderConcurrentWritesEndsIdenticalAndHoldsEveryWrite() throws Exception {
+        long size = 64L << 20; // 16 batches: several in flight at once
+        Pool poolA = Pool.open(dir.resolve("big1"), 0);
+        Pool poolB = Pool.open(dir.resolve("big2"), 0);
+        pools.add(poolA);
+        pools.add(poolB);
+        Replica a = poolA.create("vol", size);
+        Replica b = poolB.create("vol", size);
+        Random random = new Random(7);
+        for (int i = 0; i < 2000; i++) { // data on the source: dense runs and scattered blocks
+            long block = i < 1000 ? i : random.nextInt((int) (size / BLOCK));
+            a.write(block * BLOCK, pattern(block, BLOCK), false);
+        }
+        // Data only the new replica has (a stale leftover where the source is a hole), and a block that differs.
+        b.write(40L << 20, pattern(99, 3 * BLOCK), false);
+        b.write(5 * BLOCK, pattern(98, BLOCK), false);
+        VolumeTarget target = new VolumeTarget("vol", 1, size, List.of(LocalReplicaChannel.open("n1", a, 1)), "n1",
+                commits, () -> true, IoObserver.NONE);
+        target.addStale("n2");
+        java.util.Map<Long, Long> written = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            Random r = new Random(11);
+            long version = 1000;
+            while (!stop.get()) {
+                long block = r.nextInt((int) (size / BLOCK));
+                version++;
+                try {
+                    target.write(block * BLOCK, pattern(version, BLOCK), false);
+                    written.put(block, version);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+        try {
+            target.resync(LocalReplicaChannel.open("n2", b, 1));
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertThat(target.replicaStates()).containsEntry("n2", ReplicaState.IN_SYNC);
+        assertThat(written).as("writes ran during the resync").isNotEmpty();
+        assertThat(target.verify().identical()).isTrue();
+        for (var e : written.entrySet()) {
+            assertThat(read(b, e.getKey() * BLOCK, BLOCK)).as("block %d", e.getKey())
+                    .isEqualTo(pattern(e.getValue(), BLOCK).array());
+        }
+        assertThat(read(b, 40L << 20, BLOCK)).as("the leftover is gone").isEqualTo(
+                written.containsKey((40L << 20) / BLOCK) ? pattern(written.get((40L << 20) / BLOCK), BLOCK).array()
+                        : new byte[BLOCK]);
+        target.close();
+    }
+
+    @Test
     void aLeaseThatLapsedStopsIo() throws IOException {
         Replica a = replica("n1");
         boolean[] valid = {true};
