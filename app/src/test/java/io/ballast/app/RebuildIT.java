@@ -47,6 +47,11 @@ class RebuildIT {
         }
         commands.add("flush");
         qemu(uri, commands);
+        // Two snapshots with different data, which the rebuilt replica must carry too.
+        ok(cluster.post(node1, "/v1/volumes/vol/snapshots", Map.of("name", "s1")), 201);
+        qemu(uri, List.of("write -P 0x64 0 1M", "flush"));
+        ok(cluster.post(node1, "/v1/volumes/vol/snapshots", Map.of("name", "s2")), 201);
+        qemu(uri, List.of("write -P 0x65 2M 1M", "flush"));
         // A second volume, written and then detached: no coordinator will be there to rebuild it.
         ok(cluster.post(node1, "/v1/volumes", Map.of("name", "cold", "size", "64M", "repl", 2,
                 "nodes", List.of("node1", "node2"))), 201);
@@ -67,7 +72,22 @@ class RebuildIT {
 
         Run.Result verify = new BallastCli(node1).run("volume", "verify", "vol");
         assertThat(verify.exit()).as("volume verify: %s %s", verify.out(), verify.err()).isZero();
-        List<String> reads = new ArrayList<>(List.of("read -P 0x61 0 8M", "read -P 0x63 64M 1M"));
+        // The snapshots are on the rebuilt replica, with their data: a clone of each stands on every in-sync
+        // replica of vol, and reads through the new node come from the clone on the rebuilt replica.
+        String rebuiltNode = nodes(rebuilt).stream().filter(name -> !name.equals("node1")).findFirst().orElseThrow();
+        DaemonProcess rebuiltHolder = n.stream().filter(d -> d.name.equals(rebuiltNode)).findFirst().orElseThrow();
+        ok(cluster.post(node1, "/v1/volumes/vol/clone", Map.of("name", "c1", "snapshot", "s1")), 201);
+        ok(cluster.post(node1, "/v1/volumes/vol/clone", Map.of("name", "c2", "snapshot", "s2")), 201);
+        for (String clone : List.of("c1", "c2")) {
+            assertThat(nodes(cluster.get(node1, "/v1/volumes/" + clone).json())).contains(rebuiltNode);
+            Run.Result same = new BallastCli(node1).run("volume", "verify", clone);
+            assertThat(same.exit()).as("volume verify %s: %s %s", clone, same.out(), same.err()).isZero();
+            ok(cluster.post(rebuiltHolder, "/v1/volumes/" + clone + "/attach", Map.of("node", rebuiltNode)), 200);
+        }
+        qemu(rebuiltHolder.nbdUri("c1"), List.of("read -P 0x61 0 8M"));
+        qemu(rebuiltHolder.nbdUri("c2"), List.of("read -P 0x64 0 1M", "read -P 0x61 1M 7M"));
+        List<String> reads = new ArrayList<>(List.of("read -P 0x64 0 1M", "read -P 0x61 1M 1M",
+                "read -P 0x65 2M 1M", "read -P 0x61 3M 5M", "read -P 0x63 64M 1M"));
         for (long off = 16L << 20; off < (20L << 20); off += 8192) {
             reads.add("read -P 0x62 " + off + " 4k");
             reads.add("read -P 0 " + (off + 4096) + " 4k");

@@ -54,6 +54,7 @@ final class Coordinators implements Closeable {
     private final MetaStore meta;
     private final ReplicaChannels local;
     private final PeerClient peers;
+    private final ReplicaControls controls;
     private final BooleanSupplier leaseValid;
     private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
     /** "volume/node" of the resyncs running now. */
@@ -68,11 +69,13 @@ final class Coordinators implements Closeable {
     private final ScheduledExecutorService controller =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("resync-controller").daemon().factory());
 
-    Coordinators(String self, MetaStore meta, ReplicaChannels local, PeerClient peers, BooleanSupplier leaseValid) {
+    Coordinators(String self, MetaStore meta, ReplicaChannels local, PeerClient peers, ReplicaControls controls,
+                 BooleanSupplier leaseValid) {
         this.self = self;
         this.meta = meta;
         this.local = local;
         this.peers = peers;
+        this.controls = controls;
         this.leaseValid = leaseValid;
         controller.scheduleWithFixedDelay(this::resyncStale, RESYNC_INTERVAL_MILLIS, RESYNC_INTERVAL_MILLIS,
                 TimeUnit.MILLISECONDS);
@@ -166,18 +169,90 @@ final class Coordinators implements Closeable {
     /** A channel to one replica, opened with {@code epoch}: in-process if it is here, else over the peer port. */
     ReplicaChannel channel(VolumeRecord volume, ReplicaRecord replica, long epoch, ClusterState state)
             throws IOException {
-        if (replica.node().equals(self)) {
-            return local.open(replica.pool(), volume.id(), epoch);
+        return channel(replica.node(), replica.pool(), volume.id(), epoch, state);
+    }
+
+    private ReplicaChannel channel(String nodeName, String pool, String replicaId, long epoch, ClusterState state)
+            throws IOException {
+        if (nodeName.equals(self)) {
+            return local.open(pool, replicaId, epoch);
         }
-        NodeRecord node = state.nodes().get(replica.node());
+        NodeRecord node = state.nodes().get(nodeName);
         if (node == null) {
-            throw new IOException("node " + replica.node() + " is not a member of the cluster");
+            throw new IOException("node " + nodeName + " is not a member of the cluster");
         }
         if (!node.up()) {
-            throw new IOException("node " + replica.node() + " is down");
+            throw new IOException("node " + nodeName + " is down");
         }
         return peers.openChannel(new InetSocketAddress(node.address(), node.peerPort()), node.name(), state.clusterId(),
-                replica.pool(), volume.id(), epoch);
+                pool, replicaId, epoch);
+    }
+
+    /**
+     * Brings a stale replica back into the in-sync set: first its size and its snapshots, then its head. The
+     * count of snapshots taken is read before the snapshots are compared, so a snapshot taken after that
+     * (on the in-sync replicas only) makes the resync fail instead of leaving the replica in sync without it.
+     */
+    private void resync(VolumeTarget target, VolumeRecord volume, ReplicaRecord stale, ClusterState state)
+            throws IOException {
+        long quiesces = target.quiesceCount();
+        replaySnapshots(target, volume, stale, state);
+        target.resync(channel(volume, stale, target.epoch(), state), quiesces);
+    }
+
+    /**
+     * Gives a stale replica the snapshots of an in-sync one, oldest first, with their content, before it takes
+     * any write: for each snapshot it lacks, a private clone of that snapshot is made on the in-sync replica's
+     * node, the stale replica's head is made identical to it (compared by checksum, only differences copied),
+     * and the snapshot is taken there. Snapshots it has and the in-sync one no longer has (deleted while it was
+     * away), or that come in another order, are deleted first. A replica that missed a resize grows first.
+     */
+    private void replaySnapshots(VolumeTarget target, VolumeRecord volume, ReplicaRecord stale, ClusterState state)
+            throws IOException {
+        ReplicaRecord source = volume.replicas().stream().filter(r -> r.inSync() && r.node().equals(self)).findFirst()
+                .or(() -> volume.replicas().stream().filter(ReplicaRecord::inSync).findFirst())
+                .orElseThrow(() -> new IOException("volume " + volume.name() + " has no in-sync replica"));
+        io.ballast.replication.peer.ReplicaControl from = controls.on(source.node(), state);
+        io.ballast.replication.peer.ReplicaControl to = controls.on(stale.node(), state);
+        List<String> want = from.stat(source.pool(), volume.id()).snapshots();
+        io.ballast.replication.peer.ReplicaStat stat = to.stat(stale.pool(), volume.id());
+        if (stat.sizeBytes() < volume.sizeBytes()) {
+            log.info("volume {}: growing the replica on {} to {} bytes (it missed a resize)", volume.name(),
+                    stale.node(), volume.sizeBytes());
+            to.grow(stale.pool(), volume.id(), volume.sizeBytes());
+        }
+        List<String> have = stat.snapshots();
+        int common = 0;
+        while (common < have.size() && common < want.size() && have.get(common).equals(want.get(common))) {
+            common++;
+        }
+        for (int i = have.size() - 1; i >= common; i--) {
+            log.info("volume {}: deleting snapshot {} of the replica on {} (not on the in-sync replicas, or out of"
+                    + " order)", volume.name(), have.get(i), stale.node());
+            to.deleteSnapshot(stale.pool(), volume.id(), have.get(i));
+        }
+        for (String snapshot : want.subList(common, want.size())) {
+            String clone = volume.id() + "-replay-" + java.util.UUID.randomUUID();
+            long started = System.nanoTime();
+            from.cloneFrom(source.pool(), volume.id(), snapshot, clone);
+            long copied;
+            try (ReplicaChannel view = channel(source.node(), source.pool(), clone, target.epoch(), state);
+                 ReplicaChannel head = channel(volume, stale, target.epoch(), state)) {
+                copied = io.ballast.replication.ReplicaCopier.makeIdentical(view, head, volume.sizeBytes());
+            } finally {
+                try {
+                    from.delete(source.pool(), clone);
+                } catch (IOException | RuntimeException e) {
+                    // The node's next start deletes it: no volume names it.
+                    log.warn("volume {}: could not delete the snapshot clone {} on {}: {}", volume.name(), clone,
+                            source.node(), e.getMessage());
+                }
+            }
+            to.snapshot(stale.pool(), volume.id(), snapshot);
+            log.info("volume {}: snapshot {} copied to the replica on {} from {} in {} ms; {} bytes copied",
+                    volume.name(), snapshot, stale.node(), source.node(), (System.nanoTime() - started) / 1_000_000,
+                    copied);
+        }
     }
 
     /** Commits replica state changes for the coordinator of {@code epoch}. */
@@ -325,7 +400,7 @@ final class Coordinators implements Closeable {
                 if (!replica.inSync() && up(state, replica.node())) {
                     target.addStale(replica.node());
                     try {
-                        target.resync(channel(volume, replica, epoch, state));
+                        resync(target, volume, replica, state);
                     } catch (IOException | RuntimeException e) {
                         if (!target.isOpen()) {
                             throw e; // fenced: attached meanwhile
@@ -354,9 +429,8 @@ final class Coordinators implements Closeable {
         }
         Thread.ofVirtual().name("resync-" + key).start(() -> {
             try {
-                ReplicaChannel channel = channel(volume, replica, target.epoch(), state);
                 log.info("volume {}: resyncing the replica on {}", volume.name(), replica.node());
-                target.resync(channel);
+                resync(target, volume, replica, state);
             } catch (IOException | RuntimeException e) {
                 log.warn("volume {}: resync of the replica on {} failed (retried in {} ms): {}", volume.name(),
                         replica.node(), RESYNC_INTERVAL_MILLIS, e.getMessage());

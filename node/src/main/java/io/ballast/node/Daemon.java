@@ -152,7 +152,8 @@ public final class Daemon implements AutoCloseable {
                 p -> sink.pool(p.id(), p.dir().toString(), p.capacityBytes(), p.usedBytes())));
         leaseRenewedNanos = System.nanoTime(); // registered just now
         Coordinators coordinators = new Coordinators(config.name(), meta,
-                new io.ballast.replication.PoolReplicaChannels(config.name(), pools), peers, this::leaseValid);
+                new io.ballast.replication.PoolReplicaChannels(config.name(), pools), peers, replicaControls,
+                this::leaseValid);
         VolumeService volumes = new VolumeService(config, meta, pools, replicaControls, coordinators, nodeApi, metrics,
                 clock);
         resources.add(volumes);

@@ -50,10 +50,11 @@ class VolumeServiceTest {
                 0, 2, null, null, null);
         peers = new PeerClient();
         nodeApi = new NodeApiClient();
-        volumes = new VolumeService(config, meta, Map.of(pool.id(), pool),
-                new ReplicaControls("node1", new PoolReplicaControl("node1", Map.of(pool.id(), pool)), peers),
+        ReplicaControls controls = new ReplicaControls("node1", new PoolReplicaControl("node1", Map.of(pool.id(), pool)),
+                peers);
+        volumes = new VolumeService(config, meta, Map.of(pool.id(), pool), controls,
                 new Coordinators("node1", meta, new PoolReplicaChannels("node1", Map.of(pool.id(), pool)), peers,
-                        () -> true), nodeApi, new NodeMetrics(), Clock.systemUTC());
+                        controls, () -> true), nodeApi, new NodeMetrics(), Clock.systemUTC());
     }
 
     @AfterEach

@@ -55,11 +55,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     /** The unit of dirty tracking, resync, reconcile and verify. */
     public static final int REGION_BYTES = 64 * 1024;
     /** Regions compared and copied under one exclusive lock: small enough to keep writers' waits short. */
-    private static final int BATCH_REGIONS = 64;
+    static final int BATCH_REGIONS = 64;
     /** Batches of a resync in progress at once, so that reading, sending and writing overlap. */
     private static final int RESYNC_WINDOW = 4;
-    /** The largest read and write a resync copies with. */
-    private static final int COPY_BYTES = 1 << 20;
     private static final long CLOSE_DRAIN_SECONDS = 30;
     /** Longer than any channel's own timeout: a channel fails a request itself; this only guards against bugs. */
     private static final long REQUEST_TIMEOUT_SECONDS = 120;
@@ -86,6 +84,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     /** Guarded by {@link #order}. */
     private final ActivityTracker activity = new ActivityTracker();
 
+    private final AtomicLong quiesces = new AtomicLong();
     private volatile boolean closed;
     private volatile String fencedBy;
     private volatile long lastFullReport;
@@ -509,6 +508,15 @@ public final class VolumeTarget implements BlockTarget, Closeable {
      * @throws IOException if it failed; the replica is stale again and a later resync compares everything
      */
     public void resync(ReplicaChannel channel) throws IOException {
+        resync(channel, quiesces.get());
+    }
+
+    /**
+     * {@link #resync(ReplicaChannel)}, for a replica whose snapshots were brought up to date when
+     * {@link #quiesceCount()} was {@code quiescesBefore}: it fails, and the replica stays stale, if a
+     * snapshot was taken or was being taken since, as the replica would lack it.
+     */
+    public void resync(ReplicaChannel channel, long quiescesBefore) throws IOException {
         Member member;
         RoaringBitmap dirty;
         CompletableFuture<Void> joinMark;
@@ -569,12 +577,18 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             }));
             window.finish();
             await(channel.flush());
+            // Shared gate: no snapshot starts until the replica is in the set, and then it takes it too.
+            gate.readLock().lock();
             changes.lock();
             try {
                 synchronized (order) {
                     if (member.state != ReplicaState.RESYNCING || member.channel != channel) {
                         throw new IOException("the replica failed during its resync");
                     }
+                }
+                if (quiescesBefore % 2 != 0 || quiesces.get() != quiescesBefore) {
+                    throw new IOException("a snapshot was taken during the resync, on the in-sync replicas only;"
+                            + " the next resync copies it");
                 }
                 // In the set from the commit on: a failure after it takes the in-sync path in failed().
                 states.commit(member.node, ReplicaState.IN_SYNC);
@@ -584,6 +598,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                 }
             } finally {
                 changes.unlock();
+                gate.readLock().unlock();
             }
             log.info("volume {}: replica on {} is in sync again; {} bytes compared, {} copied", volume, member.node,
                     runs.bytes(sizeBytes), copied.get());
@@ -607,73 +622,18 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     /**
      * Makes regions first..last of the replica behind {@code target} equal to {@code source}'s, under their
-     * exclusive locks (no write to them is in flight meanwhile). Where the target held nothing when the
-     * resync started, the source's data is copied as it is, extent by extent, without comparing: whatever
-     * either replica got since was mirrored to both. Elsewhere the regions are compared by checksum and
-     * those that differ are copied whole.
+     * exclusive locks, so that no write to them is in flight meanwhile (see {@link ReplicaCopier#copyRegions}).
      *
      * @return the bytes copied
      */
     private long resyncBatch(Member source, ReplicaChannel target, long first, long last, List<Extent> sourceExtents,
                              RoaringBitmap targetHolds) throws IOException {
-        long from = first * REGION_BYTES;
-        long to = Math.min(sizeBytes, (last + 1) * REGION_BYTES);
         regions.lockExclusive(first, last);
         try {
-            List<long[]> ranges = new ArrayList<>();
-            if (!targetHolds.intersects(first, last + 1)) {
-                addExtents(ranges, sourceExtents, from, to);
-            } else {
-                CompletableFuture<long[]> asked = target.checksums(from, to - from, REGION_BYTES);
-                long[] want = await(source.channel.checksums(from, to - from, REGION_BYTES));
-                long[] have = await(asked);
-                for (int i = 0; i < want.length; i++) {
-                    long at = from + (long) i * REGION_BYTES;
-                    long end = Math.min(at + REGION_BYTES, to);
-                    if (!targetHolds.contains((int) (first + i))) {
-                        addExtents(ranges, sourceExtents, at, end);
-                    } else if (want[i] != have[i]) {
-                        ranges.add(new long[] {at, end - at});
-                    }
-                }
-            }
-            return copyAll(source.channel, target, coalesce(ranges));
+            return ReplicaCopier.copyRegions(source.channel, target, first, last, sizeBytes, sourceExtents, targetHolds);
         } finally {
             regions.unlockExclusive(first, last);
         }
-    }
-
-    /** Adds the parts of {@code extents} (sorted, not overlapping) inside [from, to) to {@code ranges}. */
-    private static void addExtents(List<long[]> ranges, List<Extent> extents, long from, long to) {
-        int low = 0;
-        int high = extents.size();
-        while (low < high) { // the first extent that ends after from
-            int mid = (low + high) >>> 1;
-            if (extents.get(mid).end() <= from) {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        for (int i = low; i < extents.size() && extents.get(i).offset() < to; i++) {
-            long start = Math.max(from, extents.get(i).offset());
-            long end = Math.min(to, extents.get(i).end());
-            ranges.add(new long[] {start, end - start});
-        }
-    }
-
-    /** Joins touching ranges (in ascending order) into requests of at most {@link #COPY_BYTES}. */
-    private static List<long[]> coalesce(List<long[]> ranges) {
-        List<long[]> joined = new ArrayList<>();
-        for (long[] range : ranges) {
-            long[] lastRange = joined.isEmpty() ? null : joined.getLast();
-            if (lastRange != null && lastRange[0] + lastRange[1] == range[0] && lastRange[1] + range[1] <= COPY_BYTES) {
-                lastRange[1] += range[1];
-            } else {
-                joined.add(range.clone());
-            }
-        }
-        return joined;
     }
 
     /** Runs steps on virtual threads, at most {@code width} at a time; a failure stops the ones not started. */
@@ -907,33 +867,6 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         return all;
     }
 
-    /**
-     * Copies the ranges ({offset, length}) with every read in flight at once, then every write: one round
-     * trip per batch instead of two per region.
-     */
-    private static long copyAll(ReplicaChannel from, ReplicaChannel to, List<long[]> ranges) throws IOException {
-        List<ByteBuffer> buffers = new ArrayList<>(ranges.size());
-        List<CompletableFuture<Void>> pending = new ArrayList<>(ranges.size());
-        for (long[] range : ranges) {
-            ByteBuffer buffer = ByteBuffer.allocate((int) range[1]);
-            buffers.add(buffer);
-            pending.add(from.read(range[0], buffer.duplicate()));
-        }
-        for (CompletableFuture<Void> read : pending) {
-            await(read);
-        }
-        pending.clear();
-        long bytes = 0;
-        for (int i = 0; i < ranges.size(); i++) {
-            pending.add(to.write(ranges.get(i)[0], buffers.get(i), false));
-            bytes += ranges.get(i)[1];
-        }
-        for (CompletableFuture<Void> write : pending) {
-            await(write);
-        }
-        return bytes;
-    }
-
     // ---- quiesce, close --------------------------------------------------------------------
 
     @FunctionalInterface
@@ -953,10 +886,24 @@ public final class VolumeTarget implements BlockTarget, Closeable {
             synchronized (order) {
                 members.stream().filter(m -> m.state == ReplicaState.IN_SYNC).forEach(m -> inSync.add(m.node));
             }
-            return action.run(inSync);
+            quiesces.incrementAndGet(); // odd while it runs
+            try {
+                return action.run(inSync);
+            } finally {
+                quiesces.incrementAndGet();
+            }
         } finally {
             gate.writeLock().unlock();
         }
+    }
+
+    /**
+     * A count of the {@link #quiesced} actions (snapshots) begun and ended: odd while one runs. A resync that
+     * brought a replica's snapshots up to date passes the count it read before to {@link #resync(ReplicaChannel,
+     * long)}, which refuses to make the replica in sync if a snapshot was taken since, on the others only.
+     */
+    public long quiesceCount() {
+        return quiesces.get();
     }
 
     /**

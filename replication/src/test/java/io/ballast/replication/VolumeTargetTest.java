@@ -323,6 +323,27 @@ class VolumeTargetTest {
     }
 
     @Test
+    void aReplicaIsNotMadeInSyncWhenASnapshotWasTakenSinceItsSnapshotsWereCompared() throws IOException {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE, List.of(LocalReplicaChannel.open("n1", a, 1)), "n1",
+                commits, () -> true, IoObserver.NONE);
+        target.addStale("n2");
+        long before = target.quiesceCount();
+        target.quiesced(inSync -> { // a snapshot, taken on the in-sync replicas only
+            a.snapshot("s1");
+            return null;
+        });
+        assertThatThrownBy(() -> target.resync(LocalReplicaChannel.open("n2", b, 1), before))
+                .hasMessageContaining("a snapshot was taken during the resync");
+        assertThat(target.replicaStates()).containsEntry("n2", ReplicaState.STALE);
+        assertThat(commits.log).containsExactly("n2=RESYNCING", "n2=STALE");
+        target.resync(LocalReplicaChannel.open("n2", b, 1), target.quiesceCount()); // after the snapshot was copied
+        assertThat(target.replicaStates()).containsEntry("n2", ReplicaState.IN_SYNC);
+        target.close();
+    }
+
+    @Test
     void aLeaseThatLapsedStopsIo() throws IOException {
         Replica a = replica("n1");
         boolean[] valid = {true};
