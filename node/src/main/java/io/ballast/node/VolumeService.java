@@ -623,8 +623,16 @@ public final class VolumeService implements AutoCloseable {
                 return replicas;
             }));
         } else {
+            VolumeRecord current = volume;
+            if (volume.replicas().stream().anyMatch(r -> !r.inSync())) {
+                // A node may be resyncing this detached volume's other replicas in the background, at an epoch of
+                // its own: a new epoch fences that resync's commits, so none of them becomes in sync without this
+                // snapshot (the next attempt copies it). The state read after it shows every commit before it.
+                commit(new Command.TakeEpoch(volume.name()));
+                current = volume(state(), volume.name());
+            }
             // In-sync replicas only: a stale replica's data is not the volume's.
-            targets = inSync(volume);
+            targets = inSync(current);
             onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
                     (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
         }
