@@ -288,6 +288,15 @@ final class Coordinators implements Closeable {
         };
     }
 
+    /** Runs a round of the controller now (it runs every {@link #RESYNC_INTERVAL_MILLIS} anyway). */
+    void resyncNow() {
+        try {
+            controller.execute(this::resyncStale);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // shutting down: nothing to resync
+        }
+    }
+
     /** The controller's round: start a resync for every stale replica whose node is up. */
     private void resyncStale() {
         try {

@@ -396,6 +396,9 @@ public final class VolumeService implements AutoCloseable {
                 added.forEach(r -> target.addStale(r.node()));
             }
             bestEffortOnEveryReplica(dropped, "drop replica of " + name, (c, r) -> c.delete(r.pool(), volume.id()));
+            if (!added.isEmpty()) {
+                coordinators.resyncNow(); // the new replicas' rebuild starts now, not at the next round
+            }
             return inspect(name);
         });
     }
