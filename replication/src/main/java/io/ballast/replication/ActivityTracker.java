@@ -21,8 +21,12 @@ import java.util.Map;
  * <p>Not thread-safe: the coordinator calls it under its order lock.
  */
 final class ActivityTracker {
-    /** Extents kept marked while cold: 1 GiB, which a reconcile compares in about a second. */
-    static final int LIMIT = 256;
+    /**
+     * Extents kept marked while cold: 512 MiB, which a reconcile compared in 0.7 s on the benchmark's
+     * 2-core VM (bench/replication, part 4). A failover must fit in 5 s, the lease and the election
+     * taking about 3.4 of them; 1 GiB would have left no margin.
+     */
+    static final int LIMIT = 128;
     static final long EXTENT_BYTES = Replica.activityExtentBytes();
 
     /** Marks to send before a write: extents to mark and extents to unmark. */
