@@ -343,6 +343,82 @@ class VolumeTargetTest {
         target.close();
     }
 
+    /**
+     * A real local channel that, the first time it serves a read at or after {@code trigger} (the copier of a
+     * resync reading the source), runs {@code during} after the read and gives it 200 ms before answering:
+     * a write through the volume to the region being copied must wait for the copy, or the copy would put
+     * the old data over it on the new replica.
+     */
+    static final class WriteDuringCopy implements ReplicaChannel {
+        final ReplicaChannel inner;
+        final long trigger;
+        final Runnable during;
+        final java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
+        volatile boolean writeWaited;
+        volatile Thread writer;
+
+        WriteDuringCopy(ReplicaChannel inner, long trigger, Runnable during) {
+            this.inner = inner;
+            this.trigger = trigger;
+            this.during = during;
+        }
+
+        @Override public String node() { return inner.node(); }
+        @Override public long epoch() { return inner.epoch(); }
+        @Override public java.util.concurrent.CompletableFuture<Void> write(long o, ByteBuffer d, boolean f) { return inner.write(o, d, f); }
+        @Override public java.util.concurrent.CompletableFuture<Void> writeZeroes(long o, long l, boolean f) { return inner.writeZeroes(o, l, f); }
+        @Override public java.util.concurrent.CompletableFuture<Void> trim(long o, long l) { return inner.trim(o, l); }
+        @Override public java.util.concurrent.CompletableFuture<Void> flush() { return inner.flush(); }
+        @Override public java.util.concurrent.CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
+        @Override public java.util.concurrent.CompletableFuture<List<io.ballast.store.Extent>> allocatedExtents() { return inner.allocatedExtents(); }
+        @Override public java.util.concurrent.CompletableFuture<Void> markActivity(boolean r, long[] a, long[] d) { return inner.markActivity(r, a, d); }
+        @Override public java.util.concurrent.CompletableFuture<long[]> activeExtents() { return inner.activeExtents(); }
+        @Override public void close() { inner.close(); }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+            java.util.concurrent.CompletableFuture<Void> done = inner.read(offset, dst);
+            if (offset <= trigger && trigger < offset + dst.capacity() && fired.compareAndSet(false, true)) {
+                writer = Thread.ofPlatform().start(during);
+                try {
+                    writeWaited = !writer.join(java.time.Duration.ofMillis(200));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return done;
+        }
+    }
+
+    @Test
+    void aWriteToARegionBeingCopiedWaitsForTheCopy() throws Exception {
+        Replica a = replica("n1");
+        Replica b = replica("n2");
+        long at = 3L << 20;
+        a.write(at, pattern(1, 64 * 1024), false); // the source's data, which the rebuild copies
+        java.util.concurrent.atomic.AtomicReference<VolumeTarget> volume = new java.util.concurrent.atomic.AtomicReference<>();
+        WriteDuringCopy source = new WriteDuringCopy(LocalReplicaChannel.open("n1", a, 1), at, () -> {
+            try {
+                volume.get().write(at, pattern(2, BLOCK), false);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE, List.of(source), "n1", commits, () -> true,
+                IoObserver.NONE);
+        volume.set(target);
+        target.addStale("n2");
+        target.resync(LocalReplicaChannel.open("n2", b, 1));
+        assertThat(source.fired).as("the copier read the region").isTrue();
+        assertThat(source.writeWaited).as("the write waited for the copy of its region").isTrue();
+        source.writer.join(); // the write goes on once the copy releases the region
+        assertThat(read(a, at, BLOCK)).isEqualTo(pattern(2, BLOCK).array());
+        assertThat(read(b, at, BLOCK)).as("the new replica holds the write, not the copy's older data")
+                .isEqualTo(pattern(2, BLOCK).array());
+        assertThat(target.verify().identical()).isTrue();
+        target.close();
+    }
+
     @Test
     void aLeaseThatLapsedStopsIo() throws IOException {
         Replica a = replica("n1");
