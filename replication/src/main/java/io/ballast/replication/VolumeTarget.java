@@ -737,11 +737,13 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                     }
                 }
             });
-            for (Member m : inSync.subList(1, inSync.size())) {
-                awaitFrom(m, m.channel.flush());
-            }
             log.info("volume {}: reconciled {} in-sync replicas: {} bytes compared, {} copied", volume, inSync.size(),
                     runs.bytes(sizeBytes), copied[0]);
+        }
+        // Every in-sync replica, the reference too (and a lone one): what the dead coordinator left in a page
+        // cache must be durable before the logs that mark it are emptied.
+        for (Member m : inSync) {
+            awaitFrom(m, m.channel.flush());
         }
         for (Member m : inSync) {
             awaitFrom(m, m.channel.markActivity(true, NO_EXTENTS, NO_EXTENTS));

@@ -27,7 +27,8 @@ import java.util.zip.CRC32C;
  * size) is <em>unknown</em>: {@link #extents} returns null and the next coordinator compares every
  * region holding data. Since the data write that follows a mark is applied only after the mark is
  * durable, a crash that leaves the previous version intact left that write unapplied too. A missing
- * file is an empty log: a new replica has nothing to reconcile.
+ * file is an unknown log: the pool creates the log before a replica's manifest, so only a replica made
+ * before the log existed lacks one.
  */
 final class ActivityLog {
     /** The unit of the log: large, so that random writes over a working set rarely add an extent. */
@@ -53,7 +54,7 @@ final class ActivityLog {
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            return new ActivityLog(file, new long[0]);
+            return new ActivityLog(file, null); // a replica of a version before the log: anything may differ
         }
         return new ActivityLog(file, parse(bytes));
     }
@@ -94,7 +95,13 @@ final class ActivityLog {
         if (extents != null && Arrays.equals(next, extents)) {
             return;
         }
-        write(next);
+        try {
+            write(next);
+        } catch (IOException | RuntimeException e) {
+            // The file may hold either version, or a torn one: only a replace makes the log known again.
+            extents = null;
+            throw e;
+        }
         extents = next;
     }
 
