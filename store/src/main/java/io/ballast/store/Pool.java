@@ -252,7 +252,11 @@ public final class Pool implements Closeable {
                 throw e;
             }
             replicas.remove(replicaId);
-            r.activityLog().delete(); // a leftover is harmless: a new replica of this id starts a log of its own
+            try {
+                r.activityLog().delete();
+            } catch (IOException e) { // a leftover is harmless: a new replica of this id starts a log of its own
+                log.warn("replica {}: its activity log could not be deleted: {}", replicaId, e.getMessage());
+            }
             Layer head = r.head();
             head.headOf = null;
             List<Layer> named = snapshotLayers(r);

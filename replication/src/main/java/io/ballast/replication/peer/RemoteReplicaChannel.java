@@ -3,6 +3,7 @@ package io.ballast.replication.peer;
 import io.ballast.replication.ReplicaChannel;
 import io.ballast.store.Extent;
 import io.netty.buffer.ByteBuf;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,9 +77,11 @@ public final class RemoteReplicaChannel implements ReplicaChannel {
     @Override
     public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
         if ((long) add.length + remove.length > Wire.MAX_ACTIVITY_EXTENTS) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("an activity update of "
+            // Like a failed mark, it must stop every later request: the write after it would land unmarked.
+            connection.close();
+            return CompletableFuture.failedFuture(new IOException("an activity update of "
                     + (add.length + remove.length) + " extents is more than the " + Wire.MAX_ACTIVITY_EXTENTS
-                    + " one request carries"));
+                    + " one request carries; the channel to " + node + " is closed"));
         }
         return connection.send(Wire.ACTIVITY, 1 + 2 * Integer.BYTES + (add.length + remove.length) * Long.BYTES,
                 frame -> {
