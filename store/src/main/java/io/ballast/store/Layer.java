@@ -52,6 +52,8 @@ final class Layer {
     final List<Layer> children = new ArrayList<>(2);
     Replica headOf;
     String snapshotName;
+    /** The tag given with the snapshot's name (its identity across replicas), or null. */
+    String snapshotTag;
     boolean freed;
 
     private Layer(String id, String ownerId, Path dataFile, Path metaFile, FileChannel channel,

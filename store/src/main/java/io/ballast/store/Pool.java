@@ -262,6 +262,7 @@ public final class Pool implements Closeable {
             List<Layer> named = snapshotLayers(r);
             for (Layer l : named) {
                 l.snapshotName = null;
+                l.snapshotTag = null;
             }
             settle(head);
             for (Layer l : named) {
@@ -325,9 +326,17 @@ public final class Pool implements Closeable {
 
     // ---- replica operations that change the layer tree ----
 
-    /** Freezes the head and starts a new one on top of it: constant time, whatever the size. */
-    void snapshot(Replica r, String name) throws IOException {
+    /**
+     * Freezes the head and starts a new one on top of it: constant time, whatever the size.
+     *
+     * @param tag recorded with the name (null for none): the same snapshot carries the same tag on every
+     *            replica of a volume, so a name deleted and taken again is told apart from the old one
+     */
+    void snapshot(Replica r, String name, String tag) throws IOException {
         checkSnapshotName(name);
+        if (tag != null && (tag.isEmpty() || tag.length() > 255 || tag.chars().anyMatch(Character::isISOControl))) {
+            throw new IllegalArgumentException("snapshot tag must have 1 to 255 printable characters: " + tag);
+        }
         structure.lock();
         try {
             ensureOpen(r);
@@ -338,9 +347,11 @@ public final class Pool implements Closeable {
             Layer frozen = r.head();
             Layer head = newLayer(frozen, r);
             snapshots.put(name, frozen);
+            frozen.snapshotTag = tag; // the manifest records it
             try {
                 commit(r, r.sizeBytes(), head, snapshots);
             } catch (IOException e) {
+                frozen.snapshotTag = null;
                 free(head);
                 throw e;
             }
@@ -375,6 +386,7 @@ public final class Pool implements Closeable {
             }
             commit(r, r.sizeBytes(), r.head(), snapshots);
             layer.snapshotName = null;
+            layer.snapshotTag = null;
             r.setSnapshots(snapshots);
             settle(layer);
         } finally {
@@ -684,11 +696,16 @@ public final class Pool implements Closeable {
             Layer head = layers.get(e.getValue().getProperty("head"));
             head.headOf = r;
             LinkedHashMap<String, Layer> snapshots = new LinkedHashMap<>();
-            snapshotEntries(e.getValue()).forEach((name, layerId) -> {
+            Properties manifest = e.getValue();
+            snapshotEntries(manifest).forEach((name, layerId) -> {
                 Layer named = layers.get(layerId);
                 named.snapshotName = name;
                 snapshots.put(name, named);
             });
+            int index = 0;
+            for (Layer named : snapshots.values()) {
+                named.snapshotTag = manifest.getProperty("snapshot." + index++ + ".tag");
+            }
             r.setSnapshots(snapshots);
             r.rebuildChain(head);
             replicas.put(r.id(), r);
@@ -729,6 +746,9 @@ public final class Pool implements Closeable {
         for (Map.Entry<String, Layer> e : snapshots.entrySet()) {
             p.setProperty("snapshot." + i + ".name", e.getKey());
             p.setProperty("snapshot." + i + ".layer", e.getValue().id);
+            if (e.getValue().snapshotTag != null) {
+                p.setProperty("snapshot." + i + ".tag", e.getValue().snapshotTag);
+            }
             i++;
         }
         r.writeManifest(p);

@@ -64,7 +64,7 @@ public final class Replica {
     private volatile long size;
     /** Head first, then each parent down to the root; replaced, never mutated. */
     private volatile Layer[] chain;
-    private volatile List<String> snapshotNames = List.of();
+    private volatile Snapshots named = new Snapshots(List.of(), Collections.emptyList());
     /** Snapshot name to layer, oldest first; guarded by the pool's structure lock. */
     private Map<String, Layer> snapshotLayers = Map.of();
     private volatile boolean closed;
@@ -365,11 +365,34 @@ public final class Replica {
     }
 
     public void snapshot(String name) throws IOException {
-        pool.snapshot(this, name);
+        pool.snapshot(this, name, null);
     }
 
+    /**
+     * A snapshot with a tag: its identity across the replicas of a volume, so that a name deleted and taken
+     * again while a replica was away is not mistaken for the snapshot that replica still has.
+     */
+    public void snapshot(String name, String tag) throws IOException {
+        pool.snapshot(this, name, tag);
+    }
+
+    /** The snapshot names, oldest first. */
     public List<String> snapshots() {
-        return snapshotNames;
+        return named.names();
+    }
+
+    /** The snapshot names, oldest first, with their tags, as one consistent view. */
+    public Snapshots snapshotsWithTags() {
+        return named;
+    }
+
+    /**
+     * A replica's snapshots.
+     *
+     * @param names oldest first
+     * @param tags  the tag of each name, in the same order; null where a snapshot has none
+     */
+    public record Snapshots(List<String> names, List<String> tags) {
     }
 
     public void deleteSnapshot(String name) throws IOException {
@@ -702,7 +725,9 @@ public final class Replica {
 
     void setSnapshots(LinkedHashMap<String, Layer> snapshots) {
         snapshotLayers = Collections.unmodifiableMap(snapshots);
-        snapshotNames = List.copyOf(snapshots.keySet());
+        List<String> tags = new java.util.ArrayList<>(snapshots.size());
+        snapshots.values().forEach(layer -> tags.add(layer.snapshotTag));
+        named = new Snapshots(List.copyOf(snapshots.keySet()), Collections.unmodifiableList(tags));
     }
 
     void setClosed(boolean value) {

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -233,6 +234,34 @@ class PoolTest {
         }
         try (Pool pool = Pool.open(dir, 0)) {
             assertThat(pool.replica("v").sizeBytes()).isEqualTo(4 * BLOCK);
+        }
+    }
+
+    @Test
+    void aSnapshotKeepsItsTagAcrossReopenRestoreAndTheDeleteOfAnother() throws IOException {
+        try (Pool pool = Pool.open(dir, 0)) {
+            Replica r = pool.create("v", 16 * BLOCK);
+            r.write(0, filled(BLOCK, 1), false);
+            r.snapshot("a", "tag-a");
+            r.snapshot("b");
+            r.snapshot("c", "tag-c");
+            assertThat(r.snapshotsWithTags()).isEqualTo(new Replica.Snapshots(List.of("a", "b", "c"),
+                    Arrays.asList("tag-a", null, "tag-c")));
+            assertThatThrownBy(() -> r.snapshot("d", "")).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> r.snapshot("d", "x\ny")).isInstanceOf(IllegalArgumentException.class);
+            r.deleteSnapshot("b");
+            r.restore("a");
+        }
+        try (Pool pool = Pool.open(dir, 0)) {
+            Replica r = pool.replica("v");
+            assertThat(r.snapshotsWithTags()).isEqualTo(new Replica.Snapshots(List.of("a", "c"),
+                    List.of("tag-a", "tag-c")));
+            r.deleteSnapshot("a");
+            r.snapshot("a", "tag-a2"); // the name again: another snapshot
+            assertThat(r.snapshotsWithTags().tags()).containsExactly("tag-c", "tag-a2");
+        }
+        try (Pool pool = Pool.open(dir, 0)) {
+            assertThat(pool.replica("v").snapshotsWithTags().tags()).containsExactly("tag-c", "tag-a2");
         }
     }
 
