@@ -6,7 +6,7 @@ package io.ballast.replication.peer;
  * cluster that happens to reach its port (a reused address, a misconfigured join).
  */
 record ControlRequest(String clusterId, Op op, String poolId, String replicaId, Long sizeBytes,
-                      String snapshotName, String newReplicaId) {
+                      String snapshotName, String newReplicaId, String snapshotTag) {
 
     enum Op { CREATE, DELETE, GROW, SNAPSHOT, DELETE_SNAPSHOT, CLONE, RESTORE, STAT }
 }

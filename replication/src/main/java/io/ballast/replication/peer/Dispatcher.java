@@ -65,7 +65,7 @@ final class Dispatcher {
             case CREATE -> control.create(pool, replica, required(r.sizeBytes(), "sizeBytes"));
             case DELETE -> control.delete(pool, replica);
             case GROW -> control.grow(pool, replica, required(r.sizeBytes(), "sizeBytes"));
-            case SNAPSHOT -> control.snapshot(pool, replica, required(r.snapshotName(), "snapshotName"));
+            case SNAPSHOT -> control.snapshot(pool, replica, required(r.snapshotName(), "snapshotName"), r.snapshotTag());
             case DELETE_SNAPSHOT -> control.deleteSnapshot(pool, replica, required(r.snapshotName(), "snapshotName"));
             case CLONE -> control.cloneFrom(pool, replica, required(r.snapshotName(), "snapshotName"),
                     required(r.newReplicaId(), "newReplicaId"));

@@ -43,8 +43,8 @@ public final class PoolReplicaControl implements ReplicaControl {
     }
 
     @Override
-    public void snapshot(String poolId, String replicaId, String snapshotName) throws IOException {
-        replica(poolId, replicaId).snapshot(snapshotName);
+    public void snapshot(String poolId, String replicaId, String snapshotName, String tag) throws IOException {
+        replica(poolId, replicaId).snapshot(snapshotName, tag);
     }
 
     @Override
@@ -66,7 +66,8 @@ public final class PoolReplicaControl implements ReplicaControl {
     @Override
     public ReplicaStat stat(String poolId, String replicaId) throws IOException {
         Replica replica = replica(poolId, replicaId);
-        return new ReplicaStat(replica.sizeBytes(), replica.usedBytes(), List.copyOf(replica.snapshots()));
+        Replica.Snapshots snapshots = replica.snapshotsWithTags();
+        return new ReplicaStat(replica.sizeBytes(), replica.usedBytes(), snapshots.names(), snapshots.tags());
     }
 
     private Replica replica(String poolId, String replicaId) throws IOException {

@@ -30,43 +30,43 @@ public final class RemoteReplicaControl implements ReplicaControl {
 
     @Override
     public void create(String poolId, String replicaId, long sizeBytes) throws IOException {
-        call(new ControlRequest(clusterId, Op.CREATE, poolId, replicaId, sizeBytes, null, null));
+        call(new ControlRequest(clusterId, Op.CREATE, poolId, replicaId, sizeBytes, null, null, null));
     }
 
     @Override
     public void delete(String poolId, String replicaId) throws IOException {
-        call(new ControlRequest(clusterId, Op.DELETE, poolId, replicaId, null, null, null));
+        call(new ControlRequest(clusterId, Op.DELETE, poolId, replicaId, null, null, null, null));
     }
 
     @Override
     public void grow(String poolId, String replicaId, long newSizeBytes) throws IOException {
-        call(new ControlRequest(clusterId, Op.GROW, poolId, replicaId, newSizeBytes, null, null));
+        call(new ControlRequest(clusterId, Op.GROW, poolId, replicaId, newSizeBytes, null, null, null));
     }
 
     @Override
-    public void snapshot(String poolId, String replicaId, String snapshotName) throws IOException {
-        call(new ControlRequest(clusterId, Op.SNAPSHOT, poolId, replicaId, null, snapshotName, null));
+    public void snapshot(String poolId, String replicaId, String snapshotName, String tag) throws IOException {
+        call(new ControlRequest(clusterId, Op.SNAPSHOT, poolId, replicaId, null, snapshotName, null, tag));
     }
 
     @Override
     public void deleteSnapshot(String poolId, String replicaId, String snapshotName) throws IOException {
-        call(new ControlRequest(clusterId, Op.DELETE_SNAPSHOT, poolId, replicaId, null, snapshotName, null));
+        call(new ControlRequest(clusterId, Op.DELETE_SNAPSHOT, poolId, replicaId, null, snapshotName, null, null));
     }
 
     @Override
     public void cloneFrom(String poolId, String sourceReplicaId, String snapshotName, String newReplicaId)
             throws IOException {
-        call(new ControlRequest(clusterId, Op.CLONE, poolId, sourceReplicaId, null, snapshotName, newReplicaId));
+        call(new ControlRequest(clusterId, Op.CLONE, poolId, sourceReplicaId, null, snapshotName, newReplicaId, null));
     }
 
     @Override
     public void restore(String poolId, String replicaId, String snapshotName) throws IOException {
-        call(new ControlRequest(clusterId, Op.RESTORE, poolId, replicaId, null, snapshotName, null));
+        call(new ControlRequest(clusterId, Op.RESTORE, poolId, replicaId, null, snapshotName, null, null));
     }
 
     @Override
     public ReplicaStat stat(String poolId, String replicaId) throws IOException {
-        ReplicaStat stat = call(new ControlRequest(clusterId, Op.STAT, poolId, replicaId, null, null, null)).stat();
+        ReplicaStat stat = call(new ControlRequest(clusterId, Op.STAT, poolId, replicaId, null, null, null, null)).stat();
         if (stat == null) {
             throw new IOException("node " + node + ": its answer to stat has no stat");
         }

@@ -24,7 +24,16 @@ public interface ReplicaControl {
 
     void grow(String poolId, String replicaId, long newSizeBytes) throws IOException;
 
-    void snapshot(String poolId, String replicaId, String snapshotName) throws IOException;
+    /** A snapshot without a tag. */
+    default void snapshot(String poolId, String replicaId, String snapshotName) throws IOException {
+        snapshot(poolId, replicaId, snapshotName, null);
+    }
+
+    /**
+     * @param tag recorded with the name (null for none): the snapshot's identity on every replica of the
+     *            volume, so that a name deleted and taken again is told apart from the old snapshot
+     */
+    void snapshot(String poolId, String replicaId, String snapshotName, String tag) throws IOException;
 
     void deleteSnapshot(String poolId, String replicaId, String snapshotName) throws IOException;
 

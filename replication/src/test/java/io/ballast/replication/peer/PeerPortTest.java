@@ -95,9 +95,11 @@ class PeerPortTest {
         remote.restore(p, "vol", "s1");
         assertThat(firstByte(vol)).isEqualTo((byte) 1);
 
-        remote.snapshot(p, "vol", "s2");
+        remote.snapshot(p, "vol", "s2", "tag-2");
         remote.deleteSnapshot(p, "vol", "s1");
         assertThat(remote.stat(p, "vol").snapshots()).containsExactly("s2");
+        assertThat(remote.stat(p, "vol").snapshotTags()).containsExactly("tag-2");
+        assertThat(vol.snapshotsWithTags().tags()).containsExactly("tag-2");
 
         remote.delete(p, "copy");
         remote.delete(p, "copy"); // idempotent

@@ -42,9 +42,9 @@ final class PoolControl implements ReplicaControl {
     }
 
     @Override
-    public void snapshot(String poolId, String replicaId, String snapshotName) throws IOException {
+    public void snapshot(String poolId, String replicaId, String snapshotName, String tag) throws IOException {
         injected();
-        pools.snapshot(poolId, replicaId, snapshotName);
+        pools.snapshot(poolId, replicaId, snapshotName, tag);
     }
 
     @Override
