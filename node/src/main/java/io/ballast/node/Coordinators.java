@@ -14,6 +14,7 @@ import io.ballast.replication.ReplicaChannel;
 import io.ballast.replication.ReplicaChannels;
 import io.ballast.replication.ReplicaState;
 import io.ballast.replication.ReplicaStates;
+import io.ballast.replication.SnapshotReplay;
 import io.ballast.replication.VolumeTarget;
 import io.ballast.replication.peer.PeerClient;
 import io.ballast.store.StaleEpochException;
@@ -189,70 +190,32 @@ final class Coordinators implements Closeable {
     }
 
     /**
-     * Brings a stale replica back into the in-sync set: first its size and its snapshots, then its head. The
-     * count of snapshots taken is read before the snapshots are compared, so a snapshot taken after that
-     * (on the in-sync replicas only) makes the resync fail instead of leaving the replica in sync without it.
+     * Brings a stale replica back into the in-sync set: first its size and its snapshots
+     * ({@link SnapshotReplay}), then its head. The count of snapshots taken is read first: a snapshot taken
+     * after that (on the in-sync replicas only) makes the resync fail instead of leaving the replica in sync
+     * without it, and the source of the snapshots is a replica in sync now, after that read, so it holds
+     * every snapshot taken before it (a replica joins the set only with every snapshot, and leaves it for
+     * good until it rejoins). The metadata's view of the in-sync replicas may be older than the target's.
      */
     private void resync(VolumeTarget target, VolumeRecord volume, ReplicaRecord stale, ClusterState state)
             throws IOException {
         long quiesces = target.quiesceCount();
-        replaySnapshots(target, volume, stale, state);
+        if (quiesces % 2 != 0) {
+            throw new IOException("a snapshot is being taken; the resync starts after it");
+        }
+        Map<String, ReplicaState> members = target.replicaStates();
+        ReplicaRecord source = volume.replicas().stream()
+                .filter(r -> members.get(r.node()) == ReplicaState.IN_SYNC)
+                .min(java.util.Comparator.comparing((ReplicaRecord r) -> !r.node().equals(self))) // the local one if in sync
+                .orElseThrow(() -> new IOException("volume " + volume.name() + " has no in-sync replica"));
+        SnapshotReplay.replay(volume.name(), volume.id(), volume.sizeBytes(), place(source, target.epoch(), state),
+                place(stale, target.epoch(), state));
         target.resync(channel(volume, stale, target.epoch(), state), quiesces);
     }
 
-    /**
-     * Gives a stale replica the snapshots of an in-sync one, oldest first, with their content, before it takes
-     * any write: for each snapshot it lacks, a private clone of that snapshot is made on the in-sync replica's
-     * node, the stale replica's head is made identical to it (compared by checksum, only differences copied),
-     * and the snapshot is taken there. Snapshots it has and the in-sync one no longer has (deleted while it was
-     * away), or that come in another order, are deleted first. A replica that missed a resize grows first.
-     */
-    private void replaySnapshots(VolumeTarget target, VolumeRecord volume, ReplicaRecord stale, ClusterState state)
-            throws IOException {
-        ReplicaRecord source = volume.replicas().stream().filter(r -> r.inSync() && r.node().equals(self)).findFirst()
-                .or(() -> volume.replicas().stream().filter(ReplicaRecord::inSync).findFirst())
-                .orElseThrow(() -> new IOException("volume " + volume.name() + " has no in-sync replica"));
-        io.ballast.replication.peer.ReplicaControl from = controls.on(source.node(), state);
-        io.ballast.replication.peer.ReplicaControl to = controls.on(stale.node(), state);
-        List<String> want = from.stat(source.pool(), volume.id()).snapshots();
-        io.ballast.replication.peer.ReplicaStat stat = to.stat(stale.pool(), volume.id());
-        if (stat.sizeBytes() < volume.sizeBytes()) {
-            log.info("volume {}: growing the replica on {} to {} bytes (it missed a resize)", volume.name(),
-                    stale.node(), volume.sizeBytes());
-            to.grow(stale.pool(), volume.id(), volume.sizeBytes());
-        }
-        List<String> have = stat.snapshots();
-        int common = 0;
-        while (common < have.size() && common < want.size() && have.get(common).equals(want.get(common))) {
-            common++;
-        }
-        for (int i = have.size() - 1; i >= common; i--) {
-            log.info("volume {}: deleting snapshot {} of the replica on {} (not on the in-sync replicas, or out of"
-                    + " order)", volume.name(), have.get(i), stale.node());
-            to.deleteSnapshot(stale.pool(), volume.id(), have.get(i));
-        }
-        for (String snapshot : want.subList(common, want.size())) {
-            String clone = volume.id() + "-replay-" + java.util.UUID.randomUUID();
-            long started = System.nanoTime();
-            from.cloneFrom(source.pool(), volume.id(), snapshot, clone);
-            long copied;
-            try (ReplicaChannel view = channel(source.node(), source.pool(), clone, target.epoch(), state);
-                 ReplicaChannel head = channel(volume, stale, target.epoch(), state)) {
-                copied = io.ballast.replication.ReplicaCopier.makeIdentical(view, head, volume.sizeBytes());
-            } finally {
-                try {
-                    from.delete(source.pool(), clone);
-                } catch (IOException | RuntimeException e) {
-                    // The node's next start deletes it: no volume names it.
-                    log.warn("volume {}: could not delete the snapshot clone {} on {}: {}", volume.name(), clone,
-                            source.node(), e.getMessage());
-                }
-            }
-            to.snapshot(stale.pool(), volume.id(), snapshot);
-            log.info("volume {}: snapshot {} copied to the replica on {} from {} in {} ms; {} bytes copied",
-                    volume.name(), snapshot, stale.node(), source.node(), (System.nanoTime() - started) / 1_000_000,
-                    copied);
-        }
+    private SnapshotReplay.Place place(ReplicaRecord replica, long epoch, ClusterState state) {
+        return new SnapshotReplay.Place(replica.node(), replica.pool(), controls.on(replica.node(), state),
+                id -> channel(replica.node(), replica.pool(), id, epoch, state));
     }
 
     /** Commits replica state changes for the coordinator of {@code epoch}. */

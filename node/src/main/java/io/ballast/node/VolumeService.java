@@ -615,13 +615,17 @@ public final class VolumeService implements AutoCloseable {
         }
         ClusterState state = state();
         VolumeTarget target = volume.attached() ? coordinators.get(volume.name()) : null;
+        // The same on every replica: a replica that was away while a snapshot of this name was deleted and
+        // taken again is told apart by it, and gets the new one (Coordinators' resync).
+        String tag = java.util.UUID.randomUUID().toString();
         List<ReplicaRecord> targets;
         if (target != null) {
             // With no write in flight and none starting, every replica is at the same point of the write stream.
             targets = io(() -> target.quiesced(inSyncNodes -> {
                 List<ReplicaRecord> replicas = volume.replicas().stream()
                         .filter(r -> inSyncNodes.contains(r.node())).toList();
-                onEveryReplica(replicas, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+                onEveryReplica(replicas, state, "snapshot",
+                        (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot, tag),
                         (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
                 return replicas;
             }));
@@ -636,7 +640,7 @@ public final class VolumeService implements AutoCloseable {
             }
             // In-sync replicas only: a stale replica's data is not the volume's.
             targets = inSync(current);
-            onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot),
+            onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot, tag),
                     (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
         }
         SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
