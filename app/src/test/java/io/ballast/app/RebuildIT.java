@@ -117,6 +117,41 @@ class RebuildIT {
         assertThat(nodes(cluster.get(node2, "/v1/volumes/vol").json())).doesNotContain("node2");
     }
 
+    @Test
+    void aReplicaBackAfterASnapshotNameWasDeletedAndTakenAgainGetsTheNewSnapshot() {
+        List<DaemonProcess> n = cluster.start(tmp, 3, i -> List.of());
+        await("3 nodes up", Duration.ofSeconds(30), () -> cluster.states(n.getFirst()),
+                states -> states.size() == 3 && states.values().stream().allMatch("up"::equals));
+        DaemonProcess node1 = n.get(0);
+        DaemonProcess node2 = n.get(1);
+        ok(cluster.post(node1, "/v1/volumes", Map.of("name", "vol", "size", "64M", "repl", 2,
+                "nodes", List.of("node1", "node2"))), 201);
+        ok(cluster.post(node1, "/v1/volumes/vol/attach", Map.of("node", "node1")), 200);
+        String uri = node1.nbdUri("vol");
+        qemu(uri, List.of("write -P 0x61 0 2M", "flush"));
+        ok(cluster.post(node1, "/v1/volumes/vol/snapshots", Map.of("name", "daily")), 201);
+
+        cluster.kill(node2);
+        qemu(uri, List.of("write -P 0x62 0 1M", "flush")); // takes node2's replica out of the set
+        await("the replica on node2 stale", Duration.ofSeconds(30), () -> cluster.get(node1, "/v1/volumes/vol").json(),
+                v -> states(v).contains("stale"));
+        // The name again, for other data, while node2 still holds the old snapshot of that name.
+        assertThat(cluster.delete(node1, "/v1/volumes/vol/snapshots/daily").status()).isEqualTo(204);
+        ok(cluster.post(node1, "/v1/volumes/vol/snapshots", Map.of("name", "daily")), 201);
+        qemu(uri, List.of("write -P 0x63 1M 1M", "flush"));
+
+        cluster.startAll(List.of(node2));
+        await("node2's replica in sync again", Duration.ofSeconds(60),
+                () -> cluster.get(node1, "/v1/volumes/vol").json(),
+                v -> nodes(v).contains("node2") && states(v).stream().allMatch("in-sync"::equals));
+        // A clone of the snapshot stands on both replicas; read through node2, it comes from node2's copy.
+        ok(cluster.post(node1, "/v1/volumes/vol/clone", Map.of("name", "dc", "snapshot", "daily")), 201);
+        Run.Result verify = new BallastCli(node1).run("volume", "verify", "dc");
+        assertThat(verify.exit()).as("volume verify dc: %s %s", verify.out(), verify.err()).isZero();
+        ok(cluster.post(node2, "/v1/volumes/dc/attach", Map.of("node", "node2")), 200);
+        qemu(node2.nbdUri("dc"), List.of("read -P 0x62 0 1M", "read -P 0x61 1M 1M"));
+    }
+
     private static List<String> nodes(JsonNode volume) {
         List<String> list = new ArrayList<>();
         volume.get("replicas").forEach(r -> list.add(r.get("node").asText()));
