@@ -631,17 +631,28 @@ public final class VolumeService implements AutoCloseable {
             }));
         } else {
             VolumeRecord current = volume;
+            long epoch = -1;
             if (volume.replicas().stream().anyMatch(r -> !r.inSync())) {
                 // A node may be resyncing this detached volume's other replicas in the background, at an epoch of
                 // its own: a new epoch fences that resync's commits, so none of them becomes in sync without this
                 // snapshot (the next attempt copies it). The state read after it shows every commit before it.
-                commit(new Command.TakeEpoch(volume.name()));
+                epoch = commit(new Command.TakeEpoch(volume.name())).value();
                 current = volume(state(), volume.name());
             }
             // In-sync replicas only: a stale replica's data is not the volume's.
             targets = inSync(current);
             onEveryReplica(targets, state, "snapshot", (c, r) -> c.snapshot(r.pool(), volume.id(), snapshot, tag),
                     (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
+            if (epoch >= 0 && volume(state(), volume.name()).epoch() != epoch) {
+                // An epoch taken after ours and before the replicas had the snapshot: a background resync that
+                // started meanwhile may have compared the snapshot lists without it and is not fenced by ours
+                // (or an attach began). Its resync reads the lists only after its epoch, so with the epoch
+                // unchanged now, any later one sees this snapshot.
+                List<ReplicaRecord> undone = targets;
+                undoEverywhere(undone, state, "snapshot", (c, r) -> c.deleteSnapshot(r.pool(), volume.id(), snapshot));
+                throw new ApiException(ErrorCodes.CONFLICT, "volume " + volume.name() + ": a resync of its replicas"
+                        + " (or an attach) began while the snapshot was taken; nothing was kept, try again");
+            }
         }
         SnapshotRecord record = new SnapshotRecord(snapshot, clock.millis());
         commitOrUndo(new Command.CreateSnapshot(volume.name(), record), () -> undoEverywhere(targets, state,
