@@ -322,13 +322,18 @@ final class DataSession extends ChannelInboundHandlerAdapter {
                 reply(id, failure);
                 return;
             }
-            ByteBuf frame = Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES + checksums.length * Long.BYTES)
-                    .writeInt(checksums.length);
-            for (long checksum : checksums) {
-                frame.writeLong(checksum);
-            }
-            ctx.writeAndFlush(frame);
+            replyLongs(id, checksums);
         });
+    }
+
+    /** DATA: u32 count, u64[count]. */
+    private void replyLongs(long id, long[] values) {
+        ByteBuf frame = Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES + values.length * Long.BYTES)
+                .writeInt(values.length);
+        for (long value : values) {
+            frame.writeLong(value);
+        }
+        ctx.writeAndFlush(frame);
     }
 
     private void extents(long id) {
@@ -390,12 +395,7 @@ final class DataSession extends ChannelInboundHandlerAdapter {
                 ctx.writeAndFlush(Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES).writeInt(Wire.UNKNOWN_LOG));
                 return;
             }
-            ByteBuf frame = Wire.frame(ctx.alloc(), Wire.DATA, id, Integer.BYTES + extents.length * Long.BYTES)
-                    .writeInt(extents.length);
-            for (long extent : extents) {
-                frame.writeLong(extent);
-            }
-            ctx.writeAndFlush(frame);
+            replyLongs(id, extents);
         });
     }
 

@@ -103,12 +103,7 @@ public final class RemoteReplicaChannel implements ReplicaChannel {
                 DataConnection.expect(kind, Wire.DATA, true);
                 return null;
             }
-            int count = countOf(kind, payload, Long.BYTES);
-            long[] extents = new long[count];
-            for (int i = 0; i < count; i++) {
-                extents[i] = payload.readLong();
-            }
-            return extents;
+            return readLongs(kind, payload);
         });
     }
 
@@ -131,14 +126,7 @@ public final class RemoteReplicaChannel implements ReplicaChannel {
     public CompletableFuture<long[]> checksums(long offset, long length, int regionBytes) {
         return connection.send(Wire.CHECKSUMS, 2 * Long.BYTES + Integer.BYTES,
                 frame -> frame.writeLong(offset).writeLong(length).writeInt(regionBytes),
-                (kind, payload) -> {
-                    int count = countOf(kind, payload, Long.BYTES);
-                    long[] checksums = new long[count];
-                    for (int i = 0; i < count; i++) {
-                        checksums[i] = payload.readLong();
-                    }
-                    return checksums;
-                });
+                RemoteReplicaChannel::readLongs);
     }
 
     @Override
@@ -162,6 +150,16 @@ public final class RemoteReplicaChannel implements ReplicaChannel {
     @Override
     public String toString() {
         return "replica " + replicaId + " on node " + node + " at epoch " + epoch;
+    }
+
+    /** A DATA reply of u32 count, u64[count]. */
+    private static long[] readLongs(byte kind, ByteBuf payload) throws PeerProtocolException {
+        int count = countOf(kind, payload, Long.BYTES);
+        long[] values = new long[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = payload.readLong();
+        }
+        return values;
     }
 
     /** The count that begins a DATA reply of {@code entryBytes} entries, checked against the payload's length. */
