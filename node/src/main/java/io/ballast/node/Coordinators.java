@@ -57,6 +57,8 @@ final class Coordinators implements Closeable {
     private final PeerClient peers;
     private final ReplicaControls controls;
     private final BooleanSupplier leaseValid;
+    /** NONE, except in a daemon deliberately broken for the fault campaign's test of its checker. */
+    private final Breakage breakage = Breakage.configured();
     private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
     /** "volume/node" of the resyncs running now. */
     private final Set<String> resyncing = ConcurrentHashMap.newKeySet();
@@ -185,8 +187,8 @@ final class Coordinators implements Closeable {
         if (!node.up()) {
             throw new IOException("node " + nodeName + " is down");
         }
-        return peers.openChannel(new InetSocketAddress(node.address(), node.peerPort()), node.name(), state.clusterId(),
-                pool, replicaId, epoch);
+        return breakage.apply(peers.openChannel(new InetSocketAddress(node.address(), node.peerPort()), node.name(),
+                state.clusterId(), pool, replicaId, epoch), self);
     }
 
     /**
