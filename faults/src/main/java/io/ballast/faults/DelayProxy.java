@@ -135,6 +135,8 @@ final class DelayProxy implements AutoCloseable {
         }
         for (Socket s : open) {
             try {
+                // An abortive close (RST), as when a link fails: nothing queued is delivered after it.
+                s.setSoLinger(true, 0);
                 s.close();
             } catch (IOException ignored) {
                 // already closed

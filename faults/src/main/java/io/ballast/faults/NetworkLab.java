@@ -40,6 +40,8 @@ final class NetworkLab implements AutoCloseable {
     private final int subnet;
     private final List<Integer> ports;
     private final List<DelayProxy> proxies = new ArrayList<>();
+    /** The (from, to) pairs of nodes whose connections go through {@link #proxies} now. */
+    private final List<int[]> steered = new ArrayList<>();
 
     private NetworkLab(String prefix, int nodes, int subnet, List<Integer> ports) {
         this.prefix = prefix;
@@ -172,6 +174,7 @@ final class NetworkLab implements AutoCloseable {
                     .append(" reject with tcp reset\n");
         }
         nft(from, rules.toString());
+        steered.add(new int[] {from, to});
     }
 
     /** Removes every fault: rules in every namespace, and the delay proxies with their connections. */
@@ -186,6 +189,18 @@ final class NetworkLab implements AutoCloseable {
         }
         proxies.forEach(DelayProxy::close);
         proxies.clear();
+        // The proxies' resets do not reach the nodes' ends of the connections that were steered by DNAT
+        // (seen with ss: they stay established), which would then wait out their own timeouts as if the
+        // link were still up (NetworkLabTest#healingASlowLinkEndsTheConnectionsThroughIt). End them in the
+        // namespace itself.
+        for (int[] pair : steered) {
+            try {
+                Shell.run(inNamespace(pair[0], List.of("ss", "-K", "-t", "dst", address(pair[1]))));
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+        steered.clear();
         if (failure != null) {
             throw failure;
         }

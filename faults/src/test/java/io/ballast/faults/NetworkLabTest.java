@@ -130,6 +130,27 @@ class NetworkLabTest {
     }
 
     @Test
+    void healingASlowLinkEndsTheConnectionsThroughIt() throws Exception {
+        lab.slow(1, 2, Duration.ofMillis(50));
+        Path ready = Files.createTempFile("lab-ready", "");
+        Files.delete(ready);
+        // After the heal, the read must see the connection end (status 1), not wait out its 15 s (status > 128).
+        String script = "exec 3<>/dev/tcp/" + lab.address(1) + "/" + PORT + "; echo a >&3; read -r l <&3; touch "
+                + ready + "; read -r -t 15 l <&3; echo $?";
+        Process client = new ProcessBuilder(lab.inNamespace(2, List.of("bash", "-c", script)))
+                .redirectInput(new File("/dev/null")).redirectErrorStream(true).start();
+        for (int i = 0; i < 100 && !Files.exists(ready); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(ready).exists();
+        lab.heal();
+        assertThat(client.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(out.substring(out.lastIndexOf('\n') + 1)).as("read's status (%s)", out).isEqualTo("1");
+        Files.deleteIfExists(ready);
+    }
+
+    @Test
     void removeLeftoversRemovesEverythingOfALabThatWasNeverClosed() throws Exception {
         String prefix = PREFIX + "x";
         NetworkLab.create(prefix, 2, Leftovers.subnet(), List.of(PORT)); // never closed, as after a SIGKILL
