@@ -1,9 +1,8 @@
 package io.ballast.node;
 
+import io.ballast.replication.ForwardingReplicaChannel;
 import io.ballast.replication.ReplicaChannel;
-import io.ballast.store.Extent;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,77 +50,21 @@ enum Breakage {
     }
 
     /** Acknowledges every {@value #DROP_EVERY}th write without sending it; everything else goes through. */
-    private static final class DroppingChannel implements ReplicaChannel {
-        private final ReplicaChannel replica;
+    private static final class DroppingChannel extends ForwardingReplicaChannel {
         private final AtomicLong writes = new AtomicLong();
 
         DroppingChannel(ReplicaChannel replica) {
-            this.replica = replica;
+            super(replica);
         }
 
         @Override
         public CompletableFuture<Void> write(long offset, ByteBuffer data, boolean fua) {
             if (writes.incrementAndGet() % DROP_EVERY == 0) {
                 log.error("replica on {}: write at {} acknowledged and NOT sent (deliberately broken)",
-                        replica.node(), offset);
+                        delegate().node(), offset);
                 return CompletableFuture.completedFuture(null);
             }
-            return replica.write(offset, data, fua);
-        }
-
-        @Override
-        public String node() {
-            return replica.node();
-        }
-
-        @Override
-        public long epoch() {
-            return replica.epoch();
-        }
-
-        @Override
-        public CompletableFuture<Void> writeZeroes(long offset, long length, boolean fua) {
-            return replica.writeZeroes(offset, length, fua);
-        }
-
-        @Override
-        public CompletableFuture<Void> trim(long offset, long length) {
-            return replica.trim(offset, length);
-        }
-
-        @Override
-        public CompletableFuture<Void> flush() {
-            return replica.flush();
-        }
-
-        @Override
-        public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
-            return replica.markActivity(replace, add, remove);
-        }
-
-        @Override
-        public CompletableFuture<long[]> activeExtents() {
-            return replica.activeExtents();
-        }
-
-        @Override
-        public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-            return replica.read(offset, dst);
-        }
-
-        @Override
-        public CompletableFuture<long[]> checksums(long offset, long length, int regionBytes) {
-            return replica.checksums(offset, length, regionBytes);
-        }
-
-        @Override
-        public CompletableFuture<List<Extent>> allocatedExtents() {
-            return replica.allocatedExtents();
-        }
-
-        @Override
-        public void close() {
-            replica.close();
+            return delegate().write(offset, data, fua);
         }
     }
 }

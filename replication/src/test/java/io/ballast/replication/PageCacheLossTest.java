@@ -2,7 +2,6 @@ package io.ballast.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ballast.store.Extent;
 import io.ballast.store.Pool;
 import io.ballast.store.Replica;
 import java.io.IOException;
@@ -85,38 +84,29 @@ class PageCacheLossTest {
     }
 
     /** A local channel whose mutations stay in {@link PageCache} until a flush. */
-    static final class Volatile implements ReplicaChannel {
-        final ReplicaChannel inner;
+    static final class Volatile extends ForwardingReplicaChannel {
         final PageCache cache;
 
         Volatile(String node, PageCache cache, long epoch) throws IOException {
-            this.inner = LocalReplicaChannel.open(node, cache.replica, epoch);
+            super(LocalReplicaChannel.open(node, cache.replica, epoch));
             this.cache = cache;
         }
 
-        @Override public String node() { return inner.node(); }
-        @Override public long epoch() { return inner.epoch(); }
         @Override public CompletableFuture<Void> write(long o, ByteBuffer d, boolean f) {
             cache.record(o, d.remaining());
-            return inner.write(o, d, f);
+            return delegate().write(o, d, f);
         }
         @Override public CompletableFuture<Void> writeZeroes(long o, long l, boolean f) {
             cache.record(o, l);
-            return inner.writeZeroes(o, l, f);
+            return delegate().writeZeroes(o, l, f);
         }
         @Override public CompletableFuture<Void> trim(long o, long l) {
             cache.record(o, l);
-            return inner.trim(o, l);
+            return delegate().trim(o, l);
         }
         @Override public CompletableFuture<Void> flush() {
-            return inner.flush().thenRun(cache::flushed);
+            return delegate().flush().thenRun(cache::flushed);
         }
-        @Override public CompletableFuture<Void> read(long o, ByteBuffer d) { return inner.read(o, d); }
-        @Override public CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
-        @Override public CompletableFuture<List<Extent>> allocatedExtents() { return inner.allocatedExtents(); }
-        @Override public CompletableFuture<Void> markActivity(boolean r, long[] a, long[] d) { return inner.markActivity(r, a, d); }
-        @Override public CompletableFuture<long[]> activeExtents() { return inner.activeExtents(); }
-        @Override public void close() { inner.close(); }
     }
 
     private VolumeTarget coordinator(long epoch, PageCache... caches) throws IOException {

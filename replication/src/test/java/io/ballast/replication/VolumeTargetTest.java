@@ -349,8 +349,7 @@ class VolumeTargetTest {
      * a write through the volume to the region being copied must wait for the copy, or the copy would put
      * the old data over it on the new replica.
      */
-    static final class WriteDuringCopy implements ReplicaChannel {
-        final ReplicaChannel inner;
+    static final class WriteDuringCopy extends ForwardingReplicaChannel {
         final long trigger;
         final Runnable during;
         final java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
@@ -358,26 +357,14 @@ class VolumeTargetTest {
         volatile Thread writer;
 
         WriteDuringCopy(ReplicaChannel inner, long trigger, Runnable during) {
-            this.inner = inner;
+            super(inner);
             this.trigger = trigger;
             this.during = during;
         }
 
-        @Override public String node() { return inner.node(); }
-        @Override public long epoch() { return inner.epoch(); }
-        @Override public java.util.concurrent.CompletableFuture<Void> write(long o, ByteBuffer d, boolean f) { return inner.write(o, d, f); }
-        @Override public java.util.concurrent.CompletableFuture<Void> writeZeroes(long o, long l, boolean f) { return inner.writeZeroes(o, l, f); }
-        @Override public java.util.concurrent.CompletableFuture<Void> trim(long o, long l) { return inner.trim(o, l); }
-        @Override public java.util.concurrent.CompletableFuture<Void> flush() { return inner.flush(); }
-        @Override public java.util.concurrent.CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
-        @Override public java.util.concurrent.CompletableFuture<List<io.ballast.store.Extent>> allocatedExtents() { return inner.allocatedExtents(); }
-        @Override public java.util.concurrent.CompletableFuture<Void> markActivity(boolean r, long[] a, long[] d) { return inner.markActivity(r, a, d); }
-        @Override public java.util.concurrent.CompletableFuture<long[]> activeExtents() { return inner.activeExtents(); }
-        @Override public void close() { inner.close(); }
-
         @Override
         public java.util.concurrent.CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-            java.util.concurrent.CompletableFuture<Void> done = inner.read(offset, dst);
+            java.util.concurrent.CompletableFuture<Void> done = delegate().read(offset, dst);
             if (offset <= trigger && trigger < offset + dst.capacity() && fired.compareAndSet(false, true)) {
                 writer = Thread.ofPlatform().start(during);
                 try {
@@ -476,26 +463,13 @@ class VolumeTargetTest {
     }
 
     /** A real local channel whose first flush answers only when the test says so. */
-    static final class FirstFlushHeld implements ReplicaChannel {
-        final ReplicaChannel inner;
+    static final class FirstFlushHeld extends ForwardingReplicaChannel {
         final java.util.concurrent.CompletableFuture<Void> release = new java.util.concurrent.CompletableFuture<>();
         private boolean held;
 
         FirstFlushHeld(ReplicaChannel inner) {
-            this.inner = inner;
+            super(inner);
         }
-
-        @Override public String node() { return inner.node(); }
-        @Override public long epoch() { return inner.epoch(); }
-        @Override public java.util.concurrent.CompletableFuture<Void> write(long o, ByteBuffer d, boolean f) { return inner.write(o, d, f); }
-        @Override public java.util.concurrent.CompletableFuture<Void> writeZeroes(long o, long l, boolean f) { return inner.writeZeroes(o, l, f); }
-        @Override public java.util.concurrent.CompletableFuture<Void> trim(long o, long l) { return inner.trim(o, l); }
-        @Override public java.util.concurrent.CompletableFuture<Void> read(long o, ByteBuffer d) { return inner.read(o, d); }
-        @Override public java.util.concurrent.CompletableFuture<long[]> checksums(long o, long l, int r) { return inner.checksums(o, l, r); }
-        @Override public java.util.concurrent.CompletableFuture<List<io.ballast.store.Extent>> allocatedExtents() { return inner.allocatedExtents(); }
-        @Override public java.util.concurrent.CompletableFuture<Void> markActivity(boolean r, long[] a, long[] d) { return inner.markActivity(r, a, d); }
-        @Override public java.util.concurrent.CompletableFuture<long[]> activeExtents() { return inner.activeExtents(); }
-        @Override public void close() { inner.close(); }
 
         synchronized boolean held() {
             return held;
@@ -503,7 +477,7 @@ class VolumeTargetTest {
 
         @Override
         public synchronized java.util.concurrent.CompletableFuture<Void> flush() {
-            java.util.concurrent.CompletableFuture<Void> flushed = inner.flush();
+            java.util.concurrent.CompletableFuture<Void> flushed = delegate().flush();
             if (held) {
                 return flushed;
             }

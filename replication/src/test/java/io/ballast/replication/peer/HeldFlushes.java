@@ -1,11 +1,9 @@
 package io.ballast.replication.peer;
 
+import io.ballast.replication.ForwardingReplicaChannel;
 import io.ballast.replication.ReplicaChannel;
 import io.ballast.replication.ReplicaChannels;
-import io.ballast.store.Extent;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 
@@ -38,69 +36,14 @@ final class HeldFlushes implements ReplicaChannels {
     @Override
     public ReplicaChannel open(String poolId, String replicaId, long epoch) throws IOException {
         ReplicaChannel channel = real.open(poolId, replicaId, epoch);
-        return new ReplicaChannel() {
-            @Override
-            public String node() {
-                return channel.node();
-            }
-
-            @Override
-            public long epoch() {
-                return channel.epoch();
-            }
-
-            @Override
-            public CompletableFuture<Void> write(long offset, ByteBuffer data, boolean fua) {
-                return channel.write(offset, data, fua);
-            }
-
-            @Override
-            public CompletableFuture<Void> writeZeroes(long offset, long length, boolean fua) {
-                return channel.writeZeroes(offset, length, fua);
-            }
-
-            @Override
-            public CompletableFuture<Void> trim(long offset, long length) {
-                return channel.trim(offset, length);
-            }
-
+        return new ForwardingReplicaChannel(channel) {
             @Override
             public CompletableFuture<Void> flush() {
                 if (holding) {
                     flushWaiting.countDown();
                     released.join();
                 }
-                return channel.flush();
-            }
-
-            @Override
-            public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-                return channel.read(offset, dst);
-            }
-
-            @Override
-            public CompletableFuture<long[]> checksums(long offset, long length, int regionBytes) {
-                return channel.checksums(offset, length, regionBytes);
-            }
-
-            @Override
-            public CompletableFuture<List<Extent>> allocatedExtents() {
-                return channel.allocatedExtents();
-            }
-
-            @Override
-            public CompletableFuture<Void> markActivity(boolean replace, long[] add, long[] remove) {
-                return channel.markActivity(replace, add, remove);
-            }
-
-            @Override
-            public CompletableFuture<long[]> activeExtents() {
-                return channel.activeExtents();
-            }
-
-            @Override
-            public void close() {
-                channel.close();
+                return delegate().flush();
             }
         };
     }
