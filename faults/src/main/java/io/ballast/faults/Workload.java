@@ -138,12 +138,38 @@ final class Workload {
         long id = history.nextWriteId();
         byte[] data = new byte[blocks * Blocks.SIZE];
         Blocks.fill(data, volume.index(), first, id);
+        return exchange(id, volume, first, blocks, connection, client -> {
+            client.sendWrite(first * Blocks.SIZE, data);
+            client.awaitReply("write");
+        });
+    }
+
+    private boolean flush(Volume volume, Connection connection) {
+        return exchange(0, volume, 0, 0, connection, client -> {
+            client.sendFlush();
+            Consumer<String> hook = flushHooks.get(volumes.indexOf(volume)).getAndSet(null);
+            if (hook != null) {
+                hook.accept(connection.node);
+            }
+            client.awaitReply("flush");
+        });
+    }
+
+    /** One request and its reply on the wire. */
+    private interface Request {
+        void run(NbdClient client) throws IOException;
+    }
+
+    /**
+     * Sends one request and records it with its times: acknowledged, failed (an error reply: it may or may
+     * not have landed), or unknown (no reply). Returns whether it was acknowledged.
+     */
+    private boolean exchange(long id, Volume volume, long first, int blocks, Connection connection, Request request) {
         long sent = history.now();
         Outcome outcome;
         long replied;
         try {
-            connection.client.sendWrite(first * Blocks.SIZE, data);
-            connection.client.awaitReply("write");
+            request.run(connection.client);
             replied = history.now();
             outcome = Outcome.ACKED;
         } catch (NbdClient.ErrorReply e) {
@@ -155,30 +181,6 @@ final class Workload {
         }
         history.record(new Op(id, volume.index(), first, blocks, connection.node, connection.epoch, sent, replied,
                 outcome));
-        return outcome == Outcome.ACKED;
-    }
-
-    private boolean flush(Volume volume, Connection connection) {
-        long sent = history.now();
-        Outcome outcome;
-        long replied;
-        try {
-            connection.client.sendFlush();
-            Consumer<String> hook = flushHooks.get(volumes.indexOf(volume)).getAndSet(null);
-            if (hook != null) {
-                hook.accept(connection.node);
-            }
-            connection.client.awaitReply("flush");
-            replied = history.now();
-            outcome = Outcome.ACKED;
-        } catch (NbdClient.ErrorReply e) {
-            replied = history.now();
-            outcome = Outcome.FAILED;
-        } catch (IOException e) {
-            replied = -1;
-            outcome = Outcome.UNKNOWN;
-        }
-        history.record(new Op(0, volume.index(), 0, 0, connection.node, connection.epoch, sent, replied, outcome));
         return outcome == Outcome.ACKED;
     }
 
