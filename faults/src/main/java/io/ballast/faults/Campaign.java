@@ -38,7 +38,7 @@ public final class Campaign {
 
     /** What one run counted. */
     record RunResult(boolean passed, int faults, Map<Nemesis.Kind, Integer> faultsByKind, long writesAcked,
-                     long flushesAcked, long lost, long diverged, String failure) {}
+                     long flushesAcked, long readsChecked, long lost, long diverged, String failure) {}
 
     public static void main(String[] args) {
         Settings settings;
@@ -149,10 +149,10 @@ public final class Campaign {
             long seed = settings.seed() + i;
             RunResult result = new Run(settings, i + 1, seed).execute();
             results.add(result);
-            System.out.printf("run %d/%d (seed %d): %s  faults %d %s, writes acked %d, flushes acked %d, lost %d,"
-                            + " diverged %d%s%n", i + 1, settings.runs(), seed, result.passed() ? "PASS" : "FAIL",
-                    result.faults(), result.faultsByKind(), result.writesAcked(), result.flushesAcked(), result.lost(),
-                    result.diverged(), result.failure() == null ? "" : "  -- " + result.failure());
+            System.out.printf("run %d/%d (seed %d): %s  faults %d %s, writes acked %d, flushes acked %d, reads"
+                            + " checked %d, lost %d, diverged %d%s%n", i + 1, settings.runs(), seed,
+                    result.passed() ? "PASS" : "FAIL", result.faults(), result.faultsByKind(), result.writesAcked(),
+                    result.flushesAcked(), result.readsChecked(), result.lost(), result.diverged(), result.failure() == null ? "" : "  -- " + result.failure());
         }
         Map<Nemesis.Kind, Integer> byKind = new EnumMap<>(Nemesis.Kind.class);
         results.forEach(r -> r.faultsByKind().forEach((k, v) -> byKind.merge(k, v, Integer::sum)));
@@ -188,6 +188,7 @@ public final class Campaign {
             NetworkLab lab = null;
             Cluster cluster = null;
             Nemesis nemesis = null;
+            Workload workload = null;
             List<Verdict> verdicts = new ArrayList<>();
             long diverged = 0;
             Thread cleanup = null;
@@ -207,25 +208,30 @@ public final class Campaign {
                 for (Volume v : volumes) {
                     api.post("/v1/volumes", Map.of("name", v.name(), "sizeBytes", VOLUME_BYTES, "repl", v.repl()));
                 }
-                Workload workload = new Workload(cluster, history, volumes, settings.writers(), seed);
+                workload = new Workload(cluster, history, volumes, settings.writers(), seed);
                 workload.start();
                 nemesis = new Nemesis(cluster, lab, workload, volumes, settings.faults(), seed, history, timeline);
                 Thread.sleep(2000);
                 nemesis.run(Duration.ofSeconds(settings.durationSeconds()));
-                nemesis.healAll();
+                problems.addAll(nemesis.healAll());
                 Thread.sleep(2000); // a little load on the healed cluster too
-                workload.stop();
+                stop(workload);
+                workload = null;
                 timelineNote(timeline, history, "faults over, workload stopped; waiting for the replicas to converge");
                 converge(cluster, volumes, timeline, history);
                 List<Op> ops = history.ops();
+                List<History.Read> reads = history.reads();
                 for (Volume v : volumes) {
-                    verdicts.add(Checker.check(v.name(), v.index(), ops, readBack(cluster, v, ops)));
+                    verdicts.add(Checker.check(v.name(), v.index(), ops, reads, readBack(cluster, v)));
                     diverged += verify(cluster, v);
                 }
                 timelineNote(timeline, history, "checked");
             } catch (Exception e) {
                 problems.add("the run did not complete: " + e);
             } finally {
+                if (workload != null) {
+                    stop(workload);
+                }
                 if (cluster != null) {
                     cluster.close();
                 }
@@ -240,10 +246,12 @@ public final class Campaign {
                     }
                 }
             }
-            long lost = verdicts.stream().mapToLong(v -> v.lost() + v.corrupt()).sum();
+            // A stale read is a flushed write lost to a reader; a garbled block lost whatever was written there.
+            long lost = verdicts.stream().mapToLong(v -> v.lost() + v.staleReads() + v.corrupt()).sum();
             for (Verdict v : verdicts) {
                 if (!v.passed()) {
-                    problems.add(v.volume() + ": lost " + v.lost() + ", corrupt " + v.corrupt() + ", overlapping epochs "
+                    problems.add(v.volume() + ": lost " + v.lost() + ", stale reads " + v.staleReads() + ", corrupt "
+                            + v.corrupt() + ", overlapping epochs "
                             + v.overlaps());
                 }
             }
@@ -256,7 +264,8 @@ public final class Campaign {
             Map<Nemesis.Kind, Integer> byKind = nemesis == null ? Map.of() : new TreeMap<>(nemesis.counts());
             return new RunResult(passed, faults, byKind,
                     verdicts.stream().mapToLong(Verdict::writesAcked).sum(),
-                    verdicts.stream().mapToLong(Verdict::flushesAcked).sum(), lost, diverged,
+                    verdicts.stream().mapToLong(Verdict::flushesAcked).sum(),
+                    verdicts.stream().mapToLong(Verdict::readsChecked).sum(), lost, diverged,
                     passed ? null : String.join("; ", problems) + "; evidence: " + dir
                             + "; replay: " + replayCommand());
         }
@@ -345,16 +354,24 @@ public final class Campaign {
             return "no node answers";
         }
 
-        /** Reads back every block some write covered, through whichever node the volume is attached to. */
-        private static Map<Long, Content> readBack(Cluster cluster, Volume volume, List<Op> ops) throws IOException {
-            TreeSet<Long> blocks = new TreeSet<>();
-            for (Op op : ops) {
-                if (op.volume() == volume.index() && !op.flush()) {
-                    for (long b = op.firstBlock(); b < op.firstBlock() + op.blocks(); b++) {
-                        blocks.add(b);
-                    }
+        /** Stops the writers; one still running fails the run (it could write into the next one). */
+        private void stop(Workload workload) {
+            try {
+                List<String> running = workload.stop();
+                if (!running.isEmpty()) {
+                    problems.add("writers still running after the workload stopped: " + running);
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.add("interrupted while stopping the writers");
             }
+        }
+
+        /**
+         * Reads back every block of the volume, through whichever node it is attached to: the written ones to
+         * judge, the others to prove no write strayed there.
+         */
+        private static Map<Long, Content> readBack(Cluster cluster, Volume volume) throws IOException {
             Cluster.Node node = cluster.nodes().getFirst();
             String attached = node.api().get("/v1/volumes/" + volume.name()).path("attachedNode").asText(null);
             if (attached != null) {
@@ -364,12 +381,9 @@ public final class Campaign {
             try (NbdClient client = NbdClient.connect(node.address(), Cluster.NBD_PORT, volume.name(), 30_000, 30_000)) {
                 byte[] run = new byte[256 * Blocks.SIZE];
                 for (long start = 0; start < volume.blocks(); start += 256) {
-                    if (blocks.subSet(start, start + 256).isEmpty()) {
-                        continue;
-                    }
                     client.read(start * Blocks.SIZE, run);
-                    for (long b : blocks.subSet(start, start + 256)) {
-                        contents.put(b, Blocks.parse(run, (int) (b - start)));
+                    for (int i = 0; i < 256 && start + i < volume.blocks(); i++) {
+                        contents.put(start + i, Blocks.parse(run, i));
                     }
                 }
             }
@@ -383,6 +397,9 @@ public final class Campaign {
                 problems.add(volume.name() + ": verify compared " + report.path("replicas") + ", not " + volume.repl()
                         + " replicas");
             }
+            if (!report.path("identical").asBoolean(false) && report.path("differing").asLong() == 0) {
+                problems.add(volume.name() + ": verify says the replicas are not identical: " + report);
+            }
             return report.path("differing").asLong();
         }
 
@@ -392,7 +409,7 @@ public final class Campaign {
                     deleteTree(dir);
                     return;
                 }
-                history.save(dir.resolve("history.jsonl"));
+                history.save(dir);
                 StringBuilder text = new StringBuilder();
                 text.append("seed ").append(seed).append(", run ").append(number).append('\n');
                 text.append("replay: ").append(replayCommand()).append('\n');

@@ -5,7 +5,9 @@ import io.ballast.faults.Blocks.Corrupt;
 import io.ballast.faults.Blocks.Written;
 import io.ballast.faults.Blocks.Zero;
 import io.ballast.faults.History.Op;
+import io.ballast.faults.History.Read;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,12 @@ import java.util.TreeMap;
  * hold {@code d} or a write that may have landed after it; a write whose reply came before {@code d} was
  * sent is older, and finding it, zeros, or anything that is not an intact block written there is a lost
  * write. (Writers overlap: two writes in flight at once may land in either order, and a write that got no
- * reply may land at any time.)
+ * reply may land at any time while its epoch serves, but not after a newer epoch acknowledged: see below.)
+ * A block that no write covered must read zeros.
+ *
+ * <p><b>Stale reads.</b> The same rule, at the time of every read during the run: a read must not return
+ * zeros or an older write where a write was durable (its covering flush acknowledged) before the read was
+ * sent. And no read returns a write sent after the read was answered.
  *
  * <p><b>Two writers.</b> A coordinator acknowledges only while its epoch is the volume's newest: once a newer
  * epoch acknowledged anything, its replicas had refused the older one. So an acknowledgement from epoch
@@ -35,10 +42,10 @@ final class Checker {
     private static final int EXAMPLES = 20;
 
     /** The verdict on one volume. */
-    record Verdict(String volume, long writesAcked, long flushesAcked, long durableBlocks, long lost, long corrupt,
-                   long overlaps, List<String> examples) {
+    record Verdict(String volume, long writesAcked, long flushesAcked, long readsChecked, long durableBlocks,
+                   long lost, long staleReads, long corrupt, long overlaps, List<String> examples) {
         boolean passed() {
-            return lost == 0 && corrupt == 0 && overlaps == 0;
+            return lost == 0 && staleReads == 0 && corrupt == 0 && overlaps == 0;
         }
     }
 
@@ -46,91 +53,237 @@ final class Checker {
 
     /**
      * @param volumeIndex the volume's number in the blocks' headers
-     * @param ops         the whole run's history (other volumes' requests are skipped)
-     * @param contents    what each block that some write covered reads back as
+     * @param ops         the whole run's writes and flushes (other volumes' are skipped)
+     * @param reads       the whole run's reads (other volumes' are skipped)
+     * @param contents    what the volume's blocks read back as at the end
      */
-    static Verdict check(String volume, int volumeIndex, List<Op> ops, Map<Long, Content> contents) {
+    static Verdict check(String volume, int volumeIndex, List<Op> ops, List<Read> reads, Map<Long, Content> contents) {
         List<Op> mine = ops.stream().filter(op -> op.volume() == volumeIndex).toList();
-        List<String> examples = new ArrayList<>();
-        long lastFlushSent = -1;
-        long flushesAcked = 0;
-        long writesAcked = 0;
         Map<Long, Op> writes = new HashMap<>();
+        List<Op> flushes = new ArrayList<>();
         for (Op op : mine) {
             if (op.flush()) {
                 if (op.acked()) {
-                    flushesAcked++;
-                    lastFlushSent = Math.max(lastFlushSent, op.sent());
+                    flushes.add(op);
                 }
             } else {
                 writes.put(op.id(), op);
-                writesAcked += op.acked() ? 1 : 0;
             }
         }
-        // Per block, the durable write sent last.
-        Map<Long, Op> newestDurable = new HashMap<>();
-        for (Op w : writes.values()) {
-            if (w.acked() && w.replied() < lastFlushSent) {
-                for (long b = w.firstBlock(); b < w.firstBlock() + w.blocks(); b++) {
-                    newestDurable.merge(b, w, (a, c) -> a.sent() >= c.sent() ? a : c);
-                }
-            }
-        }
-        long lost = 0;
-        long corrupt = 0;
+        Judge judge = new Judge(volume, writes, durability(writes, flushes), newerFirstAck(mine));
         for (Map.Entry<Long, Content> entry : contents.entrySet()) {
             long block = entry.getKey();
-            Content content = entry.getValue();
-            Op durable = newestDurable.get(block);
-            String problem = null;
-            boolean isCorrupt = false;
-            switch (content) {
-                case Corrupt c -> {
-                    problem = c.why();
-                    isCorrupt = true;
-                }
-                case Written w when w.volume() != volumeIndex || w.block() != block || !covers(writes.get(w.write()), block) -> {
-                    problem = "holds a block of volume " + w.volume() + " block " + w.block() + " write " + w.write()
-                            + ", which no write put here";
-                    isCorrupt = true;
-                }
-                case Zero z when durable != null -> problem = "reads zeros; durable write " + describe(durable) + " is gone";
-                case Written w when durable != null && w.write() != durable.id()
-                        && writes.get(w.write()).replied() >= 0 && writes.get(w.write()).replied() < durable.sent() ->
-                        problem = "holds write " + describe(writes.get(w.write())) + ", older than durable write "
-                                + describe(durable);
-                default -> { }
-            }
-            if (problem != null) {
-                if (isCorrupt) {
-                    corrupt++;
-                } else {
-                    lost++;
-                }
-                if (examples.size() < EXAMPLES) {
-                    examples.add(volume + " block " + block + ": " + problem);
-                }
+            switch (entry.getValue()) {
+                case Corrupt c -> judge.corrupt(block, c.why());
+                case Zero z -> judge.block(block, History.ZEROS, Long.MAX_VALUE, Long.MAX_VALUE, null);
+                case Written w when w.volume() != volumeIndex || w.block() != block -> judge.corrupt(block,
+                        "holds a block of volume " + w.volume() + " block " + w.block() + " write " + w.write());
+                case Written w -> judge.block(block, w.write(), Long.MAX_VALUE, Long.MAX_VALUE, null);
             }
         }
-        long overlaps = overlaps(volume, mine, examples);
-        return new Verdict(volume, writesAcked, flushesAcked, newestDurable.size(), lost, corrupt, overlaps,
-                List.copyOf(examples));
+        long readsChecked = 0;
+        for (Read read : reads) {
+            if (read.volume() != volumeIndex || !read.acked()) {
+                continue;
+            }
+            readsChecked++;
+            for (int i = 0; i < read.seen().length; i++) {
+                judge.block(read.firstBlock() + i, read.seen()[i], read.sent(), read.replied(), read);
+            }
+        }
+        long overlaps = overlaps(volume, mine, judge.newerFirstAck, judge.examples);
+        long writesAcked = writes.values().stream().filter(Op::acked).count();
+        return new Verdict(volume, writesAcked, flushes.size(), readsChecked, judge.durableBlocks(), judge.lost,
+                judge.stale, judge.corrupt, overlaps, List.copyOf(judge.examples));
+    }
+
+    /** Judges what one block held at one time against the writes that were durable by then. */
+    private static final class Judge {
+        final String volume;
+        final Map<Long, Op> writes;
+        final Map<Long, Durable> durable;
+        final Map<Long, Long> newerFirstAck;
+        final List<String> examples = new ArrayList<>();
+        long lost;
+        long stale;
+        long corrupt;
+
+        Judge(String volume, Map<Long, Op> writes, Map<Long, Durable> durable, Map<Long, Long> newerFirstAck) {
+            this.volume = volume;
+            this.writes = writes;
+            this.durable = durable;
+            this.newerFirstAck = newerFirstAck;
+        }
+
+        long durableBlocks() {
+            return durable.size();
+        }
+
+        /**
+         * {@code block} held write {@code seen} (or zeros) when read by {@code read} (null: at the end),
+         * sent at {@code sent} and answered at {@code answered}.
+         */
+        void block(long block, long seen, long sent, long answered, Read read) {
+            Durable byBlock = durable.get(block);
+            Op d = byBlock == null ? null : byBlock.newestBefore(sent);
+            String when = read == null ? "" : "read sent at " + millis(read.sent()) + " via " + read.node() + " epoch "
+                    + read.epoch() + ": ";
+            if (seen == History.GARBLED) {
+                corrupt(block, when + "garbled, or a block written elsewhere");
+                return;
+            }
+            if (seen == History.ZEROS) {
+                if (d != null) {
+                    loss(read, block, when + "reads zeros; durable write " + describe(d) + " is gone");
+                }
+                return;
+            }
+            Op w = writes.get(seen);
+            if (!covers(w, block)) {
+                corrupt(block, when + "holds write " + seen + ", which no write put here");
+            } else if (w.sent() > answered) {
+                corrupt(block, when + "holds write " + describe(w) + ", sent after the read was answered");
+            } else if (d != null && w.id() != d.id() && latestLanding(w, newerFirstAck) < d.sent()) {
+                loss(read, block, when + "holds write " + describe(w) + ", older than durable write " + describe(d));
+            }
+        }
+
+        void corrupt(long block, String why) {
+            corrupt++;
+            example(block, why);
+        }
+
+        private void loss(Read read, long block, String why) {
+            if (read == null) {
+                lost++;
+            } else {
+                stale++;
+            }
+            example(block, why);
+        }
+
+        private void example(long block, String problem) {
+            if (examples.size() < EXAMPLES) {
+                examples.add(volume + " block " + block + ": " + problem);
+            }
+        }
+    }
+
+    /**
+     * The durable writes of one block in the order they became durable, so that "the durable write sent
+     * last, among those durable before time t" is one binary search.
+     */
+    private static final class Durable {
+        private final List<long[]> pending = new ArrayList<>(); // {durable at, write id}
+        private long[] at;
+        private Op[] newest;
+
+        void add(long durableAt, Op write) {
+            pending.add(new long[] {durableAt, write.id()});
+        }
+
+        void seal(Map<Long, Op> writes) {
+            pending.sort(Comparator.comparingLong(p -> p[0]));
+            at = new long[pending.size()];
+            newest = new Op[pending.size()];
+            for (int i = 0; i < at.length; i++) {
+                at[i] = pending.get(i)[0];
+                Op w = writes.get(pending.get(i)[1]);
+                newest[i] = i > 0 && newest[i - 1].sent() >= w.sent() ? newest[i - 1] : w;
+            }
+        }
+
+        /** The durable write sent last among those durable strictly before {@code time}, or null. */
+        Op newestBefore(long time) {
+            int before = countBelow(at, time);
+            return before == 0 ? null : newest[before - 1];
+        }
+    }
+
+    /**
+     * Per block, the acknowledged writes that an acknowledged flush made durable, each at the reply of the
+     * first flush sent after its own reply.
+     */
+    private static Map<Long, Durable> durability(Map<Long, Op> writes, List<Op> flushes) {
+        List<Op> bySent = new ArrayList<>(flushes);
+        bySent.sort(Comparator.comparingLong(Op::sent));
+        long[] sent = new long[bySent.size()];
+        long[] earliestReplyFrom = new long[bySent.size() + 1]; // the earliest reply among flushes i..end
+        earliestReplyFrom[bySent.size()] = Long.MAX_VALUE;
+        for (int i = bySent.size() - 1; i >= 0; i--) {
+            sent[i] = bySent.get(i).sent();
+            earliestReplyFrom[i] = Math.min(bySent.get(i).replied(), earliestReplyFrom[i + 1]);
+        }
+        Map<Long, Durable> byBlock = new HashMap<>();
+        for (Op w : writes.values()) {
+            if (!w.acked()) {
+                continue;
+            }
+            long durableAt = earliestReplyFrom[countBelow(sent, w.replied() + 1)]; // flushes sent after the reply
+            if (durableAt == Long.MAX_VALUE) {
+                continue;
+            }
+            for (long b = w.firstBlock(); b < w.firstBlock() + w.blocks(); b++) {
+                byBlock.computeIfAbsent(b, x -> new Durable()).add(durableAt, w);
+            }
+        }
+        byBlock.values().forEach(d -> d.seal(writes));
+        return byBlock;
+    }
+
+    /** How many of {@code sorted} are less than {@code value}. */
+    private static int countBelow(long[] sorted, long value) {
+        int lo = 0;
+        int hi = sorted.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < value) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     private static boolean covers(Op write, long block) {
         return write != null && block >= write.firstBlock() && block < write.firstBlock() + write.blocks();
     }
 
-    /** Acknowledgements that overlap a newer epoch's, or one epoch acknowledged from two nodes. */
-    private static long overlaps(String volume, List<Op> ops, List<String> examples) {
+    /**
+     * The latest time {@code write} can have reached a replica: its reply if it got one, and never after a
+     * newer epoch acknowledged anything, for by then every in-sync replica refused its epoch. A write that
+     * got no reply from an epoch that was never superseded may land at any time.
+     */
+    private static long latestLanding(Op write, Map<Long, Long> newerFirstAck) {
+        long fenced = newerFirstAck.getOrDefault(write.epoch(), Long.MAX_VALUE);
+        return Math.min(write.replied() >= 0 ? write.replied() : Long.MAX_VALUE, fenced);
+    }
+
+    /** For each epoch in {@code ops}, the earliest first acknowledgement of any newer epoch (or none). */
+    private static Map<Long, Long> newerFirstAck(List<Op> ops) {
         TreeMap<Long, Long> firstAck = new TreeMap<>();
+        for (Op op : ops) {
+            if (op.acked()) {
+                firstAck.merge(op.epoch(), op.replied(), Math::min);
+            }
+        }
+        Map<Long, Long> newer = new HashMap<>();
+        for (Op op : ops) {
+            newer.computeIfAbsent(op.epoch(), epoch -> firstAck.tailMap(epoch, false).values().stream()
+                    .min(Long::compare).orElse(Long.MAX_VALUE));
+        }
+        return newer;
+    }
+
+    /** Acknowledgements that overlap a newer epoch's, or one epoch acknowledged from two nodes. */
+    private static long overlaps(String volume, List<Op> ops, Map<Long, Long> newerFirstAck, List<String> examples) {
         Map<Long, String> nodeOf = new HashMap<>();
         long overlaps = 0;
         for (Op op : ops) {
             if (!op.acked()) {
                 continue;
             }
-            firstAck.merge(op.epoch(), op.replied(), Math::min);
             String before = nodeOf.putIfAbsent(op.epoch(), op.node());
             if (before != null && !before.equals(op.node())) {
                 overlaps++;
@@ -138,13 +291,6 @@ final class Checker {
                     examples.add(volume + ": epoch " + op.epoch() + " acknowledged by " + before + " and " + op.node());
                 }
             }
-        }
-        // For each epoch, the earliest first acknowledgement of any newer epoch.
-        Map<Long, Long> newerFirstAck = new HashMap<>();
-        long earliest = Long.MAX_VALUE;
-        for (Map.Entry<Long, Long> e : firstAck.descendingMap().entrySet()) {
-            newerFirstAck.put(e.getKey(), earliest);
-            earliest = Math.min(earliest, e.getValue());
         }
         for (Op op : ops) {
             if (op.acked() && op.sent() > newerFirstAck.get(op.epoch())) {

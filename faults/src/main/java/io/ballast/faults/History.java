@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Everything the workload did and what came back: one entry per write and per flush, with the node and
+ * Everything the workload did and what came back: one entry per write, flush and read, with the node and
  * attachment epoch it went to and the client's times (nanoseconds since the run began) when it was sent and
  * when its reply came. The checker judges the run from this and from what reads back at the end.
  */
@@ -40,9 +40,25 @@ final class History {
         }
     }
 
+    /**
+     * One read during the run. {@code seen} holds, per block from {@code firstBlock}, the id of the write
+     * found there, {@link #ZEROS} for a block never written, or {@link #GARBLED} for anything else (the
+     * checker then judges the read corrupt); it is empty unless the read was acknowledged.
+     */
+    record Read(int volume, long firstBlock, String node, long epoch, long sent, long replied, Outcome outcome,
+                long[] seen) {
+        boolean acked() {
+            return outcome == Outcome.ACKED;
+        }
+    }
+
+    static final long ZEROS = 0;
+    static final long GARBLED = -1;
+
     private final long start = System.nanoTime();
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentLinkedQueue<Op> ops = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Read> reads = new ConcurrentLinkedQueue<>();
 
     long now() {
         return System.nanoTime() - start;
@@ -57,29 +73,34 @@ final class History {
         ops.add(op);
     }
 
+    void record(Read read) {
+        reads.add(read);
+    }
+
     List<Op> ops() {
         return new ArrayList<>(ops);
     }
 
-    /** The history as JSON lines, one request each, for the evidence of a failed run. */
-    void save(Path file) throws IOException {
+    List<Read> reads() {
+        return new ArrayList<>(reads);
+    }
+
+    /**
+     * The history as JSON lines, for the evidence of a failed run: {@code history.jsonl} (writes and flushes)
+     * and {@code reads.jsonl} in {@code dir}.
+     */
+    void save(Path dir) throws IOException {
         ObjectMapper json = new ObjectMapper();
-        try (BufferedWriter out = Files.newBufferedWriter(file)) {
+        try (BufferedWriter out = Files.newBufferedWriter(dir.resolve("history.jsonl"));
+                BufferedWriter readsOut = Files.newBufferedWriter(dir.resolve("reads.jsonl"))) {
             for (Op op : ops) {
                 out.write(json.writeValueAsString(op));
                 out.newLine();
             }
-        }
-    }
-
-    static List<Op> load(Path file) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<Op> loaded = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
-            if (!line.isBlank()) {
-                loaded.add(json.readValue(line, Op.class));
+            for (Read read : reads) {
+                readsOut.write(json.writeValueAsString(read));
+                readsOut.newLine();
             }
         }
-        return loaded;
     }
 }

@@ -81,8 +81,10 @@ final class Nemesis {
             counts.merge(kind, 1, Integer::sum);
             try {
                 inject(kind);
-            } catch (IOException e) {
-                note("%s: %s", kind, e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                // The fault did not go as planned (a node did not answer, nothing to move): healAll undoes
+                // whatever of it is still in place.
+                note("%s: %s", kind, e);
             }
         }
     }
@@ -172,15 +174,20 @@ final class Nemesis {
                 Volume volume = volumes.get(random.nextInt(volumes.size()));
                 CountDownLatch killed = new CountDownLatch(1);
                 String[] victim = new String[1];
-                workload.onNextFlush(volume, nodeName -> {
+                java.util.function.Consumer<String> kill = nodeName -> {
                     victim[0] = nodeName;
                     cluster.kill(cluster.node(nodeName));
                     killed.countDown();
-                });
+                };
+                workload.onNextFlush(volume, kill);
                 if (!killed.await(5, TimeUnit.SECONDS)) {
-                    workload.cancelFlushHook(volume);
-                    note("kill mid-flush of %s: no flush within 5 s, skipped", volume.name());
-                    return;
+                    if (workload.cancelFlushHook(volume, kill)) {
+                        note("kill mid-flush of %s: no flush within 5 s, skipped", volume.name());
+                        return;
+                    }
+                    if (!killed.await(30, TimeUnit.SECONDS)) { // a flush took it just now: the kill is under way
+                        throw new IOException("kill mid-flush of " + volume.name() + ": the kill did not finish");
+                    }
                 }
                 note("kill -9 %s with a flush of %s on the wire", victim[0], volume.name());
                 hold(2000, 5000);
@@ -331,15 +338,17 @@ final class Nemesis {
         note("%s is back", node);
     }
 
-    /** Undoes every fault still in place: the network, paused and dead nodes, filled pools. */
-    void healAll() {
+    /**
+     * Undoes every fault still in place: the network, paused and dead nodes, filled pools. Returns what could
+     * not be undone; a run checked with a fault in place would prove nothing.
+     */
+    List<String> healAll() {
+        List<String> problems = new ArrayList<>();
         try {
             lab.heal();
         } catch (IOException | RuntimeException e) {
             note("heal the network: %s", e.getMessage());
-        }
-        for (Volume volume : volumes) {
-            workload.cancelFlushHook(volume);
+            problems.add("the network could not be healed: " + e.getMessage());
         }
         for (Node node : cluster.nodes()) {
             try {
@@ -351,6 +360,7 @@ final class Nemesis {
                 }
             } catch (IOException e) {
                 note("could not bring %s back: %s", node, e.getMessage());
+                problems.add(node + " could not be brought back: " + e.getMessage());
             }
         }
         for (int attempt = 0; attempt < 10 && !fillers.isEmpty(); attempt++) {
@@ -359,6 +369,8 @@ final class Nemesis {
                 sleepQuietly(1000);
             }
         }
+        fillers.forEach(f -> problems.add(f.name + " still fills the pool of " + f.node));
+        return problems;
     }
 
     private void hold(long minMillis, long maxMillis) throws InterruptedException {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ballast.faults.History.Op;
 import io.ballast.faults.History.Outcome;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,7 +17,9 @@ import java.util.function.Consumer;
  * Writers over NBD, several per volume, as applications on whatever node the volume is attached to: each
  * writes self-describing blocks ({@link Blocks}) one request at a time, flushes now and then, and records
  * every request and its outcome in the {@link History}. Writers of one volume overlap: most writes fall in
- * a small hot range that all of them share, the rest anywhere (so that a full pool bites).
+ * a small hot range that all of them share, the rest anywhere (so that a full pool bites). One request in
+ * five is a read, recorded with the writes it found, so that a stale read (a coordinator that serves after
+ * it was fenced, a replica behind) shows even where a later write covers it by the end.
  *
  * <p>After any failure a writer drops its connection and finds the volume again, as an orchestrator would:
  * it asks any node where the volume is attached and connects there, or, when the volume is detached or that
@@ -75,13 +78,9 @@ final class Workload {
         flushHooks.get(volumes.indexOf(volume)).set(action);
     }
 
-    /** Whether a mid-flush action is still waiting for its flush. */
-    boolean flushHookPending(Volume volume) {
-        return flushHooks.get(volumes.indexOf(volume)).get() != null;
-    }
-
-    void cancelFlushHook(Volume volume) {
-        flushHooks.get(volumes.indexOf(volume)).set(null);
+    /** Withdraws {@code action} unless a flush already took it; returns whether it was withdrawn. */
+    boolean cancelFlushHook(Volume volume, Consumer<String> action) {
+        return flushHooks.get(volumes.indexOf(volume)).compareAndSet(action, null);
     }
 
     /**
@@ -92,12 +91,24 @@ final class Workload {
         homes.get(volumes.indexOf(volume)).set(node);
     }
 
-    /** Stops every writer after its current request (which ends within the IO timeout). */
-    void stop() throws InterruptedException {
+    /**
+     * Stops every writer after its current request or connection attempt. Returns the writers still running
+     * after a bounded wait: a writer that outlives its run could write into the next run's cluster.
+     */
+    List<String> stop() throws InterruptedException {
         stopping = true;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<String> running = new ArrayList<>();
         for (Thread writer : writers) {
-            writer.join(IO_TIMEOUT_MILLIS * 3L);
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                writer.join(Duration.ofNanos(left));
+            }
+            if (writer.isAlive()) {
+                running.add(writer.getName());
+            }
         }
+        return running;
     }
 
     private void writeUntilStopped(Volume volume, Random random) {
@@ -110,11 +121,16 @@ final class Workload {
                     pause();
                     continue;
                 }
+                if (stopping) {
+                    break;
+                }
             }
             boolean ok;
             if (System.nanoTime() - lastFlush > FLUSH_INTERVAL_NANOS || random.nextInt(24) == 0) {
                 lastFlush = System.nanoTime();
                 ok = flush(volume, connection);
+            } else if (random.nextInt(5) == 0) {
+                ok = read(volume, connection, random);
             } else {
                 ok = write(volume, connection, random);
             }
@@ -131,10 +147,39 @@ final class Workload {
     /** An NBD connection to the coordinator of one epoch. */
     private record Connection(NbdClient client, String node, long epoch) {}
 
+    /** How many blocks the next request covers: mostly one or two, sometimes up to eight. */
+    private static int blocks(Random random) {
+        return 1 + (random.nextInt(4) == 0 ? random.nextInt(MAX_BLOCKS_PER_WRITE) : random.nextInt(2));
+    }
+
+    /** Where the next request starts: mostly in the shared hot range. */
+    private static long first(Volume volume, int blocks, Random random) {
+        return random.nextInt(10) < 6 ? random.nextLong(HOT_BLOCKS - blocks) : random.nextLong(volume.blocks() - blocks);
+    }
+
+    private boolean read(Volume volume, Connection connection, Random random) {
+        int blocks = blocks(random);
+        long first = first(volume, blocks, random);
+        byte[] data = new byte[blocks * Blocks.SIZE];
+        Reply reply = call(connection, client -> client.read(first * Blocks.SIZE, data));
+        Outcome outcome = reply.outcome();
+        long[] seen = new long[outcome == Outcome.ACKED ? blocks : 0];
+        for (int i = 0; i < seen.length; i++) {
+            long block = first + i;
+            seen[i] = switch (Blocks.parse(data, i)) {
+                case Blocks.Zero z -> History.ZEROS;
+                case Blocks.Written w when w.volume() == volume.index() && w.block() == block -> w.write();
+                default -> History.GARBLED;
+            };
+        }
+        history.record(new History.Read(volume.index(), first, connection.node, connection.epoch, reply.sent(),
+                reply.replied(), outcome, seen));
+        return outcome == Outcome.ACKED;
+    }
+
     private boolean write(Volume volume, Connection connection, Random random) {
-        int blocks = 1 + (random.nextInt(4) == 0 ? random.nextInt(MAX_BLOCKS_PER_WRITE) : random.nextInt(2));
-        long first = random.nextInt(10) < 6 ? random.nextLong(HOT_BLOCKS - blocks)
-                : random.nextLong(volume.blocks() - blocks);
+        int blocks = blocks(random);
+        long first = first(volume, blocks, random);
         long id = history.nextWriteId();
         byte[] data = new byte[blocks * Blocks.SIZE];
         Blocks.fill(data, volume.index(), first, id);
@@ -160,28 +205,31 @@ final class Workload {
         void run(NbdClient client) throws IOException;
     }
 
-    /**
-     * Sends one request and records it with its times: acknowledged, failed (an error reply: it may or may
-     * not have landed), or unknown (no reply). Returns whether it was acknowledged.
-     */
+    /** Sends one write or flush and records it; returns whether it was acknowledged. */
     private boolean exchange(long id, Volume volume, long first, int blocks, Connection connection, Request request) {
+        Reply reply = call(connection, request);
+        history.record(new Op(id, volume.index(), first, blocks, connection.node, connection.epoch, reply.sent(),
+                reply.replied(), reply.outcome()));
+        return reply.outcome() == Outcome.ACKED;
+    }
+
+    /** When a request was sent and answered, and how. */
+    private record Reply(long sent, long replied, Outcome outcome) {}
+
+    /**
+     * Sends one request: acknowledged, failed (an error reply: a write may or may not have landed), or
+     * unknown (no reply, {@code replied} -1).
+     */
+    private Reply call(Connection connection, Request request) {
         long sent = history.now();
-        Outcome outcome;
-        long replied;
         try {
             request.run(connection.client);
-            replied = history.now();
-            outcome = Outcome.ACKED;
+            return new Reply(sent, history.now(), Outcome.ACKED);
         } catch (NbdClient.ErrorReply e) {
-            replied = history.now();
-            outcome = Outcome.FAILED;
+            return new Reply(sent, history.now(), Outcome.FAILED);
         } catch (IOException e) {
-            replied = -1;
-            outcome = Outcome.UNKNOWN;
+            return new Reply(sent, -1, Outcome.UNKNOWN);
         }
-        history.record(new Op(id, volume.index(), first, blocks, connection.node, connection.epoch, sent, replied,
-                outcome));
-        return outcome == Outcome.ACKED;
     }
 
     /**
