@@ -41,6 +41,10 @@ public final class Campaign {
                      long flushesAcked, long readsChecked, long lost, long diverged, String failure) {}
 
     public static void main(String[] args) {
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.println(usage());
+            return;
+        }
         Settings settings;
         try {
             settings = parse(args);
