@@ -206,20 +206,6 @@ final class NetworkLab implements AutoCloseable {
         }
     }
 
-    /** The rules in place, per namespace: for the evidence of a failed run. */
-    synchronized String describe() {
-        StringBuilder text = new StringBuilder();
-        for (int i = 1; i <= nodes; i++) {
-            text.append("# ").append(namespace(i)).append('\n');
-            try {
-                text.append(Shell.run(inNamespace(i, List.of("nft", "list", "ruleset"))));
-            } catch (IOException e) {
-                text.append("(unreadable: ").append(e.getMessage()).append(")\n");
-            }
-        }
-        return text.toString();
-    }
-
     /** Removes the namespaces and the bridge. Processes inside the namespaces must be stopped first. */
     @Override
     public synchronized void close() {
