@@ -182,6 +182,47 @@ class ReplicationIT {
         qemuOk(node2.nbdUri("vol"), reads.toArray(String[]::new));
     }
 
+    // ---- 2b. the last in-sync replica's node restarts ----------------------------------------------------
+
+    /**
+     * Found by the fault campaign (seed 104): a coordinator whose last in-sync replica failed kept that dead
+     * channel, so every request failed even after the replica's node was back, until someone detached the volume.
+     */
+    @Test
+    void aCoordinatorWhoseLastInSyncReplicaRestartedServesAgain() {
+        List<DaemonProcess> n = startThree();
+        DaemonProcess node1 = n.get(0);
+        DaemonProcess node2 = n.get(1);
+        DaemonProcess node3 = n.get(2);
+        // Both replicas away from the coordinator's node: every request goes over the peer port.
+        JsonNode created = ok(cluster.post(node1, "/v1/volumes", Map.of("name", "vol", "size", "64M", "repl", 2,
+                "nodes", List.of("node1", "node2"))), 201).json();
+        assertThat(replicaStates(created).keySet()).containsExactly("node1", "node2");
+        attach(node1, "vol", node3);
+        String uri = node3.nbdUri("vol");
+        qemuOk(uri, "write -P 0x31 0 1M", "flush");
+
+        cluster.kill(node2); // its replica leaves the in-sync set at the next write: node1's is the last one
+        qemuOk(uri, "write -P 0x32 1M 1M", "flush");
+        assertThat(replicaStates(volume(node3, "vol")).get("node2")).isEqualTo("stale");
+
+        long killed = System.nanoTime();
+        cluster.kill(node1);
+        Run.Result refused = Run.run(60, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x33 2M 1M", uri));
+        log("a write with the last in-sync replica's node dead: exit %d, %s", refused.exit(),
+                (refused.out() + refused.err()).strip());
+        cluster.startAll(List.of(node1));
+        log("node1 restarted %d ms after it was killed", millisSince(killed));
+
+        // The volume serves again through node3 once node1 is back, with both flushed writes.
+        await("a read and a write of vol through node3 after node1 came back", Duration.ofSeconds(60),
+                () -> Run.run(60, List.of("qemu-io", "-f", "raw", "-c", "read -P 0x31 0 1M", "-c",
+                        "read -P 0x32 1M 1M", "-c", "write -P 0x34 3M 1M", "-c", "flush", uri)),
+                r -> r.exit() == 0 && !(r.out() + r.err()).contains("failed"));
+        log("vol serves through node3 again %d ms after node1 was killed", millisSince(killed));
+        qemuOk(uri, "read -P 0x31 0 1M", "read -P 0x32 1M 1M", "read -P 0x34 3M 1M");
+    }
+
     // ---- 3. a paused coordinator is fenced --------------------------------------------------------------
 
     @Test

@@ -129,6 +129,24 @@ class VolumeTargetTest {
     }
 
     @Test
+    void aTargetWhoseLastInSyncReplicaFailsClosesSoThatTheVolumeIsOpenedAgain() throws IOException {
+        replica("n2");
+        // The coordinator's node holds no replica: its only in-sync replica is remote, and it fails.
+        VolumeTarget target = new VolumeTarget("vol", 1, SIZE,
+                List.of(LocalReplicaChannel.open("n2", pools.get(0).replica("vol"), 1)), "n1", commits, () -> true,
+                IoObserver.NONE);
+        pools.get(0).close();
+        commits.refuse = true; // the metadata refuses to take the last in-sync replica out of the set
+        assertThatThrownBy(() -> target.write(0, pattern(1, BLOCK), false)).isInstanceOf(TargetClosedException.class)
+                .hasMessageContaining("last in-sync replica");
+        // Closed for good: the channel it had is dead, and a new one needs a new epoch (an attach).
+        assertThat(target.isOpen()).isFalse();
+        commits.refuse = false;
+        assertThatThrownBy(() -> target.read(0, ByteBuffer.allocate(BLOCK))).isInstanceOf(TargetClosedException.class)
+                .hasMessageContaining("open it again");
+    }
+
+    @Test
     void withoutACommitTheWriteFailsInsteadOfShrinkingTheSetSilently() throws IOException {
         Replica a = replica("n1");
         replica("n2");
