@@ -457,6 +457,17 @@ public final class VolumeService implements AutoCloseable {
             if (current != null && current.isOpen() && current.epoch() == epoch) {
                 return current;
             }
+            if (current != null && current.epoch() == epoch) {
+                // This node's coordinator of this very epoch closed without a detach (its last in-sync replica
+                // failed, or a detach's flush did). Reopening at the same epoch would let IO of the old one
+                // still queued on a replica land after new writes: detach and attach again for a new epoch,
+                // whose channels wait that IO out.
+                current.abandon("reopened at a new epoch");
+                commit(new Command.DetachVolume(name));
+                epoch = commit(new Command.AttachVolume(name, config.name(), clock.millis())).value();
+                log.info("volume {}: its coordinator of epoch {} had closed; reopened at epoch {}", name,
+                        current.epoch(), epoch);
+            }
             // Attached before without a coordinator here that saw it through: a node that died (a takeover)
             // or this node before a restart. Writes may have been in flight on some replicas only.
             boolean unclean = before.attachment() != null;

@@ -87,6 +87,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private final AtomicLong quiesces = new AtomicLong();
     private volatile boolean closed;
     private volatile String fencedBy;
+    /** Why this target closed by itself (its last in-sync replica failed); null otherwise. */
+    private volatile String closedBecause;
     private volatile long lastFullReport;
     /** Whether the flush that ends a close succeeded; guarded by the gate's write lock. */
     private boolean drained;
@@ -378,6 +380,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                     if (commit instanceof StaleEpochException) {
                         fence(member.node, commit);
                     }
+                    if (lastInSync(member)) {
+                        lostLastReplica(member, cause);
+                    }
                     throw new IOException("volume " + volume + ": replica on " + member.node + " failed ("
                             + cause.getMessage() + ") and its removal from the in-sync set could not be committed ("
                             + commit.getMessage() + "); IO fails until it can be", commit);
@@ -404,6 +409,28 @@ public final class VolumeTarget implements BlockTarget, Closeable {
         } finally {
             changes.unlock();
         }
+    }
+
+    private boolean lastInSync(Member member) {
+        synchronized (order) {
+            return member.state == ReplicaState.IN_SYNC
+                    && members.stream().filter(m -> m.state == ReplicaState.IN_SYNC).count() == 1;
+        }
+    }
+
+    /**
+     * The last in-sync replica failed, and it cannot leave the set: it holds the only complete copy. Its
+     * channel is dead, and retrying the commit would fail forever, so this target closes. Opening the volume
+     * again (an attach) takes a new epoch, whose channels wait out whatever IO of this one is still in flight
+     * on the replica, and serves again once that replica's node is back.
+     */
+    private void lostLastReplica(Member member, IOException cause) throws TargetClosedException {
+        closedBecause = "its last in-sync replica, on " + member.node + ", failed (" + cause.getMessage()
+                + "); open it again to resume once that node is back";
+        closed = true;
+        log.warn("volume {}: epoch {} closed: {}", volume, epoch, closedBecause);
+        member.channel.close();
+        throw new TargetClosedException("volume " + volume + ": " + closedBecause);
     }
 
     private void fence(String node, IOException cause) throws TargetClosedException {
@@ -917,7 +944,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     public void close() throws IOException {
         lockGate();
         try {
-            boolean wasFenced = fencedBy != null;
+            // Fenced, or closed by the loss of its last in-sync replica: there is nothing a flush could reach
+            // that the next coordinator's reconcile does not flush anyway.
+            boolean wasFenced = fencedBy != null || closedBecause != null;
             closed = true;
             if (!drained && !wasFenced) {
                 flushActive(); // a failure leaves the channels open: a retried close flushes again
@@ -985,8 +1014,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     private void ensureServing() throws IOException {
         if (closed) {
-            throw new TargetClosedException("volume " + volume + " is no longer attached here (epoch " + epoch + ")"
-                    + (fencedBy != null ? "; it was attached elsewhere since" : ""));
+            throw new TargetClosedException(closedBecause != null ? "volume " + volume + ": " + closedBecause
+                    : "volume " + volume + " is no longer attached here (epoch " + epoch + ")"
+                            + (fencedBy != null ? "; it was attached elsewhere since" : ""));
         }
         if (!leaseValid.getAsBoolean()) {
             throw new TargetClosedException("volume " + volume + ": this node's lease has lapsed (it cannot reach the"
