@@ -113,41 +113,43 @@ class NetworkLabTest {
 
     @Test
     void aSlowLinkResetsTheConnectionsAlreadyOpenBetweenItsNodes() throws Exception {
-        Path ready = Files.createTempFile("lab-ready", "");
-        Files.delete(ready);
-        String script = "exec 3<>/dev/tcp/" + lab.address(1) + "/" + PORT + "; echo a >&3; read -r l <&3; touch "
-                + ready + "; sleep 2; echo b >&3; read -r -t 5 l <&3 && [ \"$l\" = b ]";
-        Process client = new ProcessBuilder(lab.inNamespace(2, List.of("bash", "-c", script)))
-                .redirectInput(new File("/dev/null")).redirectErrorStream(true).start();
-        for (int i = 0; i < 100 && !Files.exists(ready); i++) {
-            Thread.sleep(50);
-        }
-        assertThat(ready).exists();
+        Process client = connectedFromNode2("sleep 2; echo b >&3; read -r -t 5 l <&3 && [ \"$l\" = b ]");
         lab.slow(1, 2, Duration.ofMillis(50));
         assertThat(client.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(client.exitValue()).as("the old connection must not survive").isNotZero();
-        Files.deleteIfExists(ready);
     }
 
     @Test
     void healingASlowLinkEndsTheConnectionsThroughIt() throws Exception {
         lab.slow(1, 2, Duration.ofMillis(50));
-        Path ready = Files.createTempFile("lab-ready", "");
-        Files.delete(ready);
         // After the heal, the read must see the connection end (status 1), not wait out its 15 s (status > 128).
-        String script = "exec 3<>/dev/tcp/" + lab.address(1) + "/" + PORT + "; echo a >&3; read -r l <&3; touch "
-                + ready + "; read -r -t 15 l <&3; echo $?";
-        Process client = new ProcessBuilder(lab.inNamespace(2, List.of("bash", "-c", script)))
-                .redirectInput(new File("/dev/null")).redirectErrorStream(true).start();
-        for (int i = 0; i < 100 && !Files.exists(ready); i++) {
-            Thread.sleep(50);
-        }
-        assertThat(ready).exists();
+        Process client = connectedFromNode2("read -r -t 15 l <&3; echo $?");
         lab.heal();
         assertThat(client.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertThat(out.substring(out.lastIndexOf('\n') + 1)).as("read's status (%s)", out).isEqualTo("1");
-        Files.deleteIfExists(ready);
+    }
+
+    /**
+     * A bash client in node 2's namespace with a connection open to node 1's echo server (one line echoed),
+     * which then runs {@code then} with the connection on fd 3.
+     */
+    private static Process connectedFromNode2(String then) throws Exception {
+        Path ready = Files.createTempFile("lab-ready", "");
+        Files.delete(ready);
+        String script = "exec 3<>/dev/tcp/" + lab.address(1) + "/" + PORT + "; echo a >&3; read -r l <&3; touch "
+                + ready + "; " + then;
+        Process client = new ProcessBuilder(lab.inNamespace(2, List.of("bash", "-c", script)))
+                .redirectInput(new File("/dev/null")).redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 100 && !Files.exists(ready); i++) {
+                Thread.sleep(50);
+            }
+            assertThat(ready).as("the client connected").exists();
+            return client;
+        } finally {
+            Files.deleteIfExists(ready);
+        }
     }
 
     @Test
