@@ -267,8 +267,9 @@ public final class Campaign {
             int faults = nemesis == null ? 0 : nemesis.total();
             Map<Nemesis.Kind, Integer> byKind = nemesis == null ? Map.of() : new TreeMap<>(nemesis.counts());
             return new RunResult(passed, faults, byKind,
-                    verdicts.stream().mapToLong(Verdict::writesAcked).sum(),
-                    verdicts.stream().mapToLong(Verdict::flushesAcked).sum(),
+                    // From the history, not the verdicts: a run that could not be checked still did its work.
+                    history.ops().stream().filter(op -> op.acked() && !op.flush()).count(),
+                    history.ops().stream().filter(op -> op.acked() && op.flush()).count(),
                     verdicts.stream().mapToLong(Verdict::readsChecked).sum(), lost, diverged,
                     passed ? null : String.join("; ", problems) + "; evidence: " + dir
                             + "; replay: " + replayCommand());
