@@ -185,8 +185,10 @@ class ReplicationIT {
     // ---- 2b. the last in-sync replica's node restarts ----------------------------------------------------
 
     /**
-     * Found by the fault campaign (seed 104): a coordinator whose last in-sync replica failed kept that dead
-     * channel, so every request failed even after the replica's node was back, until someone detached the volume.
+     * Found by the fault campaign: a coordinator whose last in-sync replica failed kept that dead channel, so
+     * every request failed even after the replica's node was back, until someone detached the volume (seed
+     * 104); and once it closed instead, it stayed closed until a client opened the volume again, so its stale
+     * replica was never resynced (seed 123).
      */
     @Test
     void aCoordinatorWhoseLastInSyncReplicaRestartedServesAgain() {
@@ -206,6 +208,7 @@ class ReplicationIT {
         qemuOk(uri, "write -P 0x32 1M 1M", "flush");
         assertThat(replicaStates(volume(node3, "vol")).get("node2")).isEqualTo("stale");
 
+        long epoch = volume(node3, "vol").path("epoch").asLong();
         long killed = System.nanoTime();
         cluster.kill(node1);
         Run.Result refused = Run.run(60, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x33 2M 1M", uri));
@@ -214,13 +217,20 @@ class ReplicationIT {
         cluster.startAll(List.of(node1));
         log("node1 restarted %d ms after it was killed", millisSince(killed));
 
-        // The volume serves again through node3 once node1 is back, with both flushed writes.
-        await("a read and a write of vol through node3 after node1 came back", Duration.ofSeconds(60),
-                () -> Run.run(60, List.of("qemu-io", "-f", "raw", "-c", "read -P 0x31 0 1M", "-c",
-                        "read -P 0x32 1M 1M", "-c", "write -P 0x34 3M 1M", "-c", "flush", uri)),
-                r -> r.exit() == 0 && !(r.out() + r.err()).contains("failed"));
-        log("vol serves through node3 again %d ms after node1 was killed", millisSince(killed));
-        qemuOk(uri, "read -P 0x31 0 1M", "read -P 0x32 1M 1M", "read -P 0x34 3M 1M");
+        // With no client at all, node3 opens the volume again for a new epoch once node1 is back, and brings
+        // the stale replica back in sync when node2 returns.
+        JsonNode reopened = await("vol open again on node3 at a new epoch, with no client", Duration.ofSeconds(30),
+                () -> volume(node3, "vol"), v -> v.path("epoch").asLong() > epoch
+                        && "node3".equals(v.path("attachedNode").asText()));
+        log("vol reopened on node3 at epoch %d (was %d) %d ms after node1 was killed",
+                reopened.path("epoch").asLong(), epoch, millisSince(killed));
+        cluster.startAll(List.of(node2));
+        awaitInSync(node3, "vol", 2, Duration.ofSeconds(60));
+        log("both replicas in sync %d ms after node1 was killed", millisSince(killed));
+
+        qemuOk(uri, "read -P 0x31 0 1M", "read -P 0x32 1M 1M", "write -P 0x34 3M 1M", "flush");
+        qemuOk(uri, "read -P 0x34 3M 1M");
+        verify(node3, "vol", 2);
     }
 
     // ---- 3. a paused coordinator is fenced --------------------------------------------------------------
