@@ -192,45 +192,54 @@ class ReplicationIT {
      */
     @Test
     void aCoordinatorWhoseLastInSyncReplicaRestartedServesAgain() {
-        List<DaemonProcess> n = startThree();
-        DaemonProcess node1 = n.get(0);
-        DaemonProcess node2 = n.get(1);
-        DaemonProcess node3 = n.get(2);
-        // Both replicas away from the coordinator's node: every request goes over the peer port.
-        JsonNode created = ok(cluster.post(node1, "/v1/volumes", Map.of("name", "vol", "size", "64M", "repl", 2,
-                "nodes", List.of("node1", "node2"))), 201).json();
-        assertThat(replicaStates(created).keySet()).containsExactly("node1", "node2");
-        attach(node1, "vol", node3);
-        String uri = node3.nbdUri("vol");
+        // Four nodes, three of them metadata voters: the replicas go on the one that does not vote and on one
+        // voter, so that both dying leaves a quorum; the coordinator is one of the other two.
+        List<DaemonProcess> n = cluster.start(tmp, 4);
+        Map<String, String> roles = await("4 nodes up with 3 voters", Duration.ofSeconds(30),
+                () -> cluster.roles(n.getFirst()), r -> r.size() == 4
+                        && r.values().stream().filter(role -> !role.equals("client")).count() == 3);
+        DaemonProcess lastReplica = n.stream().filter(d -> roles.get(d.name).equals("client")).findFirst().orElseThrow();
+        List<DaemonProcess> voters = n.stream().filter(d -> d != lastReplica).toList();
+        DaemonProcess staleReplica = voters.get(0);
+        DaemonProcess coordinator = voters.get(1);
+        log("replicas on %s (stale first) and %s (the last in sync), coordinator %s; roles %s", staleReplica.name,
+                lastReplica.name, coordinator.name, roles);
+        JsonNode created = ok(cluster.post(coordinator, "/v1/volumes", Map.of("name", "vol", "size", "64M", "repl", 2,
+                "nodes", List.of(staleReplica.name, lastReplica.name))), 201).json();
+        assertThat(replicaStates(created).keySet()).containsExactlyInAnyOrder(staleReplica.name, lastReplica.name);
+        attach(coordinator, "vol", coordinator);
+        String uri = coordinator.nbdUri("vol");
         qemuOk(uri, "write -P 0x31 0 1M", "flush");
 
-        cluster.kill(node2); // its replica leaves the in-sync set at the next write: node1's is the last one
+        cluster.kill(staleReplica); // it leaves the in-sync set at the next write: the other is the last one
         qemuOk(uri, "write -P 0x32 1M 1M", "flush");
-        assertThat(replicaStates(volume(node3, "vol")).get("node2")).isEqualTo("stale");
+        assertThat(replicaStates(volume(coordinator, "vol")).get(staleReplica.name)).isEqualTo("stale");
 
-        long epoch = volume(node3, "vol").path("epoch").asLong();
+        long epoch = volume(coordinator, "vol").path("epoch").asLong();
         long killed = System.nanoTime();
-        cluster.kill(node1);
+        cluster.kill(lastReplica);
         Run.Result refused = Run.run(60, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x33 2M 1M", uri));
         log("a write with the last in-sync replica's node dead: exit %d, %s", refused.exit(),
                 (refused.out() + refused.err()).strip());
-        cluster.startAll(List.of(node1));
-        log("node1 restarted %d ms after it was killed", millisSince(killed));
+        assertThat(refused.exit() != 0 || (refused.out() + refused.err()).contains("failed"))
+                .as("a write with no in-sync replica reachable fails").isTrue();
+        cluster.startAll(List.of(lastReplica));
+        log("%s restarted %d ms after it was killed", lastReplica.name, millisSince(killed));
 
-        // With no client at all, node3 opens the volume again for a new epoch once node1 is back, and brings
-        // the stale replica back in sync when node2 returns.
-        JsonNode reopened = await("vol open again on node3 at a new epoch, with no client", Duration.ofSeconds(30),
-                () -> volume(node3, "vol"), v -> v.path("epoch").asLong() > epoch
-                        && "node3".equals(v.path("attachedNode").asText()));
-        log("vol reopened on node3 at epoch %d (was %d) %d ms after node1 was killed",
-                reopened.path("epoch").asLong(), epoch, millisSince(killed));
-        cluster.startAll(List.of(node2));
-        awaitInSync(node3, "vol", 2, Duration.ofSeconds(60));
-        log("both replicas in sync %d ms after node1 was killed", millisSince(killed));
+        // With no client at all, the coordinator's node opens the volume again for a new epoch once the last
+        // replica's node is back, and brings the stale replica back in sync when its node returns.
+        JsonNode reopened = await("vol open again at a new epoch, with no client", Duration.ofSeconds(30),
+                () -> volume(coordinator, "vol"), v -> v.path("epoch").asLong() > epoch
+                        && coordinator.name.equals(v.path("attachedNode").asText()));
+        log("vol reattached on %s at epoch %d (was %d) %d ms after the last replica's node was killed",
+                coordinator.name, reopened.path("epoch").asLong(), epoch, millisSince(killed));
+        cluster.startAll(List.of(staleReplica));
+        awaitInSync(coordinator, "vol", 2, Duration.ofSeconds(60));
+        log("both replicas in sync %d ms after the last replica's node was killed", millisSince(killed));
 
         qemuOk(uri, "read -P 0x31 0 1M", "read -P 0x32 1M 1M", "write -P 0x34 3M 1M", "flush");
         qemuOk(uri, "read -P 0x34 3M 1M");
-        verify(node3, "vol", 2);
+        verify(coordinator, "vol", 2);
     }
 
     // ---- 3. a paused coordinator is fenced --------------------------------------------------------------
