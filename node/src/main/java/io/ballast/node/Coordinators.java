@@ -31,6 +31,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +58,8 @@ final class Coordinators implements Closeable {
     private final PeerClient peers;
     private final ReplicaControls controls;
     private final BooleanSupplier leaseValid;
+    /** Opens a volume attached here again (for a new epoch): the volume service's attach. */
+    private volatile Consumer<String> reopen = volume -> { };
     /** NONE, except in a daemon deliberately broken for the fault campaign's test of its checker. */
     private final Breakage breakage = Breakage.configured();
     private final Map<String, VolumeTarget> targets = new ConcurrentHashMap<>();
@@ -91,6 +94,11 @@ final class Coordinators implements Closeable {
     /** The target through which this node resyncs {@code volume} while it is detached, or null. */
     VolumeTarget detachedResync(String volume) {
         return detached.get(volume);
+    }
+
+    /** How the controller opens again a volume whose coordinator closed (see {@link #reopenIfReplicaBack}). */
+    void reopenWith(Consumer<String> reopen) {
+        this.reopen = reopen;
     }
 
     VolumeTarget remove(String volume) {
@@ -262,16 +270,35 @@ final class Coordinators implements Closeable {
         }
     }
 
+    /**
+     * A target closed by the failure of its last in-sync replica is opened again, at a new epoch, as soon as
+     * that replica's node is up and the volume is still attached here: without it, the volume would wait for
+     * a client to open it again, and its stale replicas would wait with it.
+     */
+    private void reopenIfReplicaBack(VolumeTarget target, VolumeRecord volume, ClusterState state) {
+        String lost = target.lostReplica();
+        // A newer epoch here is an earlier try that took the epoch but could not open the replica yet.
+        if (lost == null || volume == null || volume.attachment() == null
+                || !volume.attachment().node().equals(self) || volume.attachment().epoch() < target.epoch()) {
+            return;
+        }
+        NodeRecord node = state.nodes().get(lost);
+        if (node != null && node.up()) {
+            reopen.accept(target.volume());
+        }
+    }
+
     /** The controller's round: start a resync for every stale replica whose node is up. */
     private void resyncStale() {
         try {
             ClusterState state = meta.localState();
             resyncDetached(state);
             for (VolumeTarget target : targets.values()) {
+                VolumeRecord volume = state.volumes().get(target.volume());
                 if (!target.isOpen()) {
+                    reopenIfReplicaBack(target, volume, state);
                     continue;
                 }
-                VolumeRecord volume = state.volumes().get(target.volume());
                 if (volume != null && volume.attachment() != null && volume.attachment().epoch() > target.epoch()) {
                     // Taken over while this node was cut off: it must not serve even reads from its replica.
                     target.abandon("attached on " + volume.attachment().node() + " with epoch "

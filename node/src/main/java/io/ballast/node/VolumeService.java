@@ -75,6 +75,7 @@ public final class VolumeService implements AutoCloseable {
                          Coordinators coordinators, NodeApiClient nodeApi, NodeMetrics metrics, Clock clock) {
         this.config = config;
         this.coordinators = coordinators;
+        coordinators.reopenWith(this::reopen);
         this.meta = meta;
         this.pools = Map.copyOf(pools);
         this.replicaControls = replicaControls;
@@ -485,6 +486,15 @@ public final class VolumeService implements AutoCloseable {
                 throw e;
             }
         });
+    }
+
+    /** Opens again a volume attached here whose coordinator closed; tried again by the next controller round. */
+    private void reopen(String name) {
+        try {
+            attachHere(name);
+        } catch (RuntimeException e) {
+            log.warn("volume {}: cannot open it again yet: {}", name, e.getMessage());
+        }
     }
 
     /** Attaches here, or forwards the request to {@code node}'s API: every node answers every request. */

@@ -89,6 +89,8 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private volatile String fencedBy;
     /** Why this target closed by itself (its last in-sync replica failed); null otherwise. */
     private volatile String closedBecause;
+    /** The node of the last in-sync replica whose failure closed this target; null otherwise. */
+    private volatile String lostReplica;
     private volatile long lastFullReport;
     /** Whether the flush that ends a close succeeded; guarded by the gate's write lock. */
     private boolean drained;
@@ -125,6 +127,14 @@ public final class VolumeTarget implements BlockTarget, Closeable {
 
     public boolean isOpen() {
         return !closed;
+    }
+
+    /**
+     * The node whose replica, the last in sync, failed and closed this target: the volume can be opened again
+     * once that node is back. Null if the target is open or closed for another reason.
+     */
+    public String lostReplica() {
+        return lostReplica;
     }
 
     @Override
@@ -427,6 +437,7 @@ public final class VolumeTarget implements BlockTarget, Closeable {
     private void lostLastReplica(Member member, IOException cause) throws TargetClosedException {
         closedBecause = "its last in-sync replica, on " + member.node + ", failed (" + cause.getMessage()
                 + "); open it again to resume once that node is back";
+        lostReplica = member.node;
         closed = true;
         log.warn("volume {}: epoch {} closed: {}", volume, epoch, closedBecause);
         member.channel.close();
