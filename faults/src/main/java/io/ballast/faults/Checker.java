@@ -29,7 +29,8 @@ import java.util.TreeMap;
  *
  * <p><b>Stale reads.</b> The same rule, at the time of every read during the run: a read must not return
  * zeros or an older write where a write was durable (its covering flush acknowledged) before the read was
- * sent. And no read returns a write sent after the read was answered.
+ * sent. And no read returns a write sent after the read was answered, nor garbage, unless a write of that
+ * block was in flight during the read (it may see the write half done).
  *
  * <p><b>Two writers.</b> A coordinator acknowledges only while its epoch is the volume's newest: once a newer
  * epoch acknowledged anything, its replicas had refused the older one. So an acknowledgement from epoch
@@ -103,6 +104,8 @@ final class Checker {
         final Map<Long, Op> writes;
         final Map<Long, Durable> durable;
         final Map<Long, Long> newerFirstAck;
+        /** Every write, by the blocks it covers. */
+        final Map<Long, List<Op>> writesOf = new HashMap<>();
         final List<String> examples = new ArrayList<>();
         long lost;
         long stale;
@@ -111,6 +114,11 @@ final class Checker {
         Judge(String volume, Map<Long, Op> writes, Map<Long, Durable> durable, Map<Long, Long> newerFirstAck) {
             this.volume = volume;
             this.writes = writes;
+            for (Op w : writes.values()) {
+                for (long b = w.firstBlock(); b < w.firstBlock() + w.blocks(); b++) {
+                    writesOf.computeIfAbsent(b, x -> new ArrayList<>()).add(w);
+                }
+            }
             this.durable = durable;
             this.newerFirstAck = newerFirstAck;
         }
@@ -129,7 +137,11 @@ final class Checker {
             String when = read == null ? "" : "read sent at " + millis(read.sent()) + " via " + read.node() + " epoch "
                     + read.epoch() + ": ";
             if (seen == History.GARBLED) {
-                corrupt(block, when + "garbled, or a block written elsewhere");
+                // A read that overlaps a write of the same block may see it half done: no block device
+                // promises more. Garbage anywhere else is corruption.
+                if (read == null || !writtenDuring(block, read)) {
+                    corrupt(block, when + "garbled, or a block written elsewhere");
+                }
                 return;
             }
             if (seen == History.ZEROS) {
@@ -146,6 +158,16 @@ final class Checker {
             } else if (d != null && w.id() != d.id() && latestLanding(w, newerFirstAck) < d.sent()) {
                 loss(read, block, when + "holds write " + describe(w) + ", older than durable write " + describe(d));
             }
+        }
+
+        /** Whether a write of {@code block} was in flight at some time while {@code read} was. */
+        private boolean writtenDuring(long block, Read read) {
+            for (Op w : writesOf.getOrDefault(block, List.of())) {
+                if (w.sent() <= read.replied() && (w.replied() < 0 || w.replied() >= read.sent())) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         void corrupt(long block, String why) {
