@@ -75,7 +75,6 @@ public final class VolumeService implements AutoCloseable {
                          Coordinators coordinators, NodeApiClient nodeApi, NodeMetrics metrics, Clock clock) {
         this.config = config;
         this.coordinators = coordinators;
-        coordinators.reopenWith(this::reopen);
         this.meta = meta;
         this.pools = Map.copyOf(pools);
         this.replicaControls = replicaControls;
@@ -86,6 +85,7 @@ public final class VolumeService implements AutoCloseable {
         for (int i = 0; i < LOCK_STRIPES; i++) {
             locks[i] = new ReentrantLock();
         }
+        coordinators.reopenWith(this::reopen); // last: the controller may call it at once
     }
 
     /** The volumes attached on this host as devices and mounts: detach releases them first. */

@@ -390,7 +390,9 @@ public final class VolumeTarget implements BlockTarget, Closeable {
                     if (commit instanceof StaleEpochException) {
                         fence(member.node, commit);
                     }
-                    if (lastInSync(member)) {
+                    // A request error (a full pool) leaves the channel working: the request fails, the target
+                    // stays. Any other failure of the last in-sync replica leaves nothing to serve from.
+                    if (!isRequestError(cause) && lastInSync(member)) {
                         lostLastReplica(member, cause);
                     }
                     throw new IOException("volume " + volume + ": replica on " + member.node + " failed ("
